@@ -1,0 +1,2 @@
+//! The preflight binary.
+fn main() {}

@@ -1,0 +1,409 @@
+//! The proposed action: who proposes it, which tool with which input, why, and what the agent
+//! declares it will touch.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::scope::Scope;
+
+/// An action an agent proposes, before it has any side effect.
+///
+/// Deserializes from the case format of a corpus (`tool`, `input`, `context`, `reasoning`,
+/// `declared`, `confidence`); unknown fields are errors. Use [`Action::from_json`] for an error
+/// that names the offending field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// Who proposes the action and for whom.
+    #[serde(default, skip_serializing_if = "Agent::is_empty")]
+    pub agent: Agent,
+    /// The tool the agent wants to call: `Bash`, `aws.api`, `mcp__filesystem__write_file`, …
+    pub tool: String,
+    /// The tool's raw input, exactly as the agent produced it.
+    #[serde(default)]
+    pub input: Value,
+    /// The agent's reasoning for this action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+    /// The user task this action serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// What the agent declares about the action's reach.
+    #[serde(default, skip_serializing_if = "Declared::is_empty")]
+    pub declared: Declared,
+    /// The agent's own confidence that the action is right, from 0 to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Where the action runs.
+    #[serde(default, skip_serializing_if = "Context::is_empty")]
+    pub context: Context,
+}
+
+/// The agent proposing an action and the person it acts for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    /// A stable identifier of the agent, such as `infra-bot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The person the agent acts for, such as `alice@example.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+    /// The agent's session or conversation, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+}
+
+impl Agent {
+    fn is_empty(&self) -> bool {
+        self.id.is_none() && self.on_behalf_of.is_none() && self.session.is_none()
+    }
+}
+
+/// What the agent declares about its action. Inspection compares this with what it derives
+/// from the raw input; the derived facts win, and an under-declaration is itself a reason to
+/// escalate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Declared {
+    /// The environment the agent believes it acts in (`prod`, `staging`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The operations and resources the agent says the change touches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// The expected blast radius.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blast_radius: Option<BlastRadius>,
+}
+
+impl Declared {
+    fn is_empty(&self) -> bool {
+        self.environment.is_none() && self.scope.is_none() && self.blast_radius.is_none()
+    }
+}
+
+/// How far an action reaches: declared by the agent, or derived by inspection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlastRadius {
+    /// How many resources are affected, when it is known and bounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<u64>,
+    /// The action has no bound: a `DELETE` without `WHERE`, a recursive delete of a root, …
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unbounded: bool,
+    /// Whether the change can be undone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversible: Option<bool>,
+    /// Whether data may be lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_loss: Option<bool>,
+    /// Whether a service may go down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downtime: Option<bool>,
+}
+
+impl BlastRadius {
+    /// Whether `self` (derived) reaches further than `declared`: more resources, unbounded
+    /// where the declaration was bounded, irreversible or lossy where it claimed otherwise.
+    pub fn exceeds(&self, declared: &BlastRadius) -> bool {
+        if self.unbounded && !declared.unbounded {
+            return true;
+        }
+        if let (Some(derived), Some(said)) = (self.resources, declared.resources) {
+            if derived > said {
+                return true;
+            }
+        }
+        let claims_false = |derived: Option<bool>, said: Option<bool>| {
+            derived == Some(true) && said == Some(false)
+        };
+        self.reversible == Some(false) && declared.reversible == Some(true)
+            || claims_false(self.data_loss, declared.data_loss)
+            || claims_false(self.downtime, declared.downtime)
+    }
+}
+
+/// Where an action runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// The working directory relative paths resolve from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// The home directory `~` and `$HOME` expand to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<String>,
+    /// Environment variables visible to the tool.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Free-form labels (team, ticket, run id) carried into the audit trail.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Hints an MCP server publishes about the tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_annotations: Option<ToolAnnotations>,
+}
+
+impl Context {
+    fn is_empty(&self) -> bool {
+        *self == Context::default()
+    }
+}
+
+/// The hints an MCP server attaches to a tool (`readOnlyHint`, `destructiveHint`, …). They are
+/// claims of the server, used as inputs to inspection, never as proof of harmlessness.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ToolAnnotations {
+    /// The tool claims not to modify its environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only_hint: Option<bool>,
+    /// The tool may perform destructive updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destructive_hint: Option<bool>,
+    /// Calling the tool again with the same arguments has no further effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent_hint: Option<bool>,
+    /// The tool talks to an open world of external entities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_world_hint: Option<bool>,
+}
+
+/// Why an action could not be read. Names the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid action: field `{field}`: {message}")]
+pub struct ActionError {
+    /// The path of the offending field (`declared.blast_radius.resources`), or `.` for the whole
+    /// document.
+    pub field: String,
+    /// What was wrong with it.
+    pub message: String,
+    /// The line in the input the error was found at, when known.
+    pub line: Option<usize>,
+    /// The column in the input the error was found at, when known.
+    pub column: Option<usize>,
+}
+
+impl Action {
+    /// An action calling `tool` with `input`; every other field empty.
+    pub fn new(tool: impl Into<String>, input: Value) -> Self {
+        Self {
+            agent: Agent::default(),
+            tool: tool.into(),
+            input,
+            reasoning: None,
+            task: None,
+            declared: Declared::default(),
+            confidence: None,
+            context: Context::default(),
+        }
+    }
+
+    /// Sets the proposing agent's id.
+    pub fn with_agent(mut self, id: impl Into<String>) -> Self {
+        self.agent.id = Some(id.into());
+        self
+    }
+
+    /// Sets the agent's reasoning.
+    pub fn with_reasoning(mut self, reasoning: impl Into<String>) -> Self {
+        self.reasoning = Some(reasoning.into());
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn with_cwd(mut self, cwd: impl Into<String>) -> Self {
+        self.context.cwd = Some(cwd.into());
+        self
+    }
+
+    /// Parses an action from JSON, naming the field at fault on error.
+    pub fn from_json(text: &str) -> Result<Self, ActionError> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let action: Action = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|e| ActionError::from_path_error(&e))?;
+        deserializer.end().map_err(|e| ActionError {
+            field: ".".into(),
+            message: e.to_string(),
+            line: Some(e.line()),
+            column: Some(e.column()),
+        })?;
+        action.validate()?;
+        Ok(action)
+    }
+
+    /// Reads an action from a JSON value, naming the field at fault on error.
+    pub fn from_value(value: Value) -> Result<Self, ActionError> {
+        let action: Action = serde_path_to_error::deserialize(value)
+            .map_err(|e| ActionError::from_path_error(&e))?;
+        action.validate()?;
+        Ok(action)
+    }
+
+    /// Checks what the types cannot: a tool name, a confidence within 0..=1.
+    pub fn validate(&self) -> Result<(), ActionError> {
+        let invalid = |field: &str, message: &str| ActionError {
+            field: field.into(),
+            message: message.into(),
+            line: None,
+            column: None,
+        };
+        if self.tool.trim().is_empty() {
+            return Err(invalid("tool", "must not be empty"));
+        }
+        if let Some(confidence) = self.confidence {
+            if !(0.0..=1.0).contains(&confidence) {
+                return Err(invalid("confidence", "must be a number from 0 to 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The canonical digest of this action: SHA-256 over its canonical JSON (object keys
+    /// sorted, no insignificant white space). Stable under field reordering; any change to
+    /// any field changes it.
+    pub fn digest(&self) -> ActionDigest {
+        let value = serde_json::to_value(self).unwrap_or(Value::Null);
+        let mut canonical = String::with_capacity(256);
+        write_canonical(&value, &mut canonical);
+        ActionDigest(Sha256::digest(canonical.as_bytes()).into())
+    }
+
+    /// Whether the agent declared a scope or blast radius at all.
+    pub fn has_declarations(&self) -> bool {
+        !self.declared.is_empty()
+    }
+}
+
+impl ActionError {
+    fn from_path_error<E: fmt::Display>(error: &serde_path_to_error::Error<E>) -> Self {
+        let path = error.path().to_string();
+        let inner = error.inner().to_string();
+        // serde_json appends " at line L column C"; keep it as data, not text.
+        let (message, line, column) = split_position(&inner);
+        Self {
+            field: path,
+            message,
+            line,
+            column,
+        }
+    }
+}
+
+fn split_position(message: &str) -> (String, Option<usize>, Option<usize>) {
+    if let Some(index) = message.rfind(" at line ") {
+        let tail = &message[index + " at line ".len()..];
+        let mut parts = tail.split(" column ");
+        let line = parts.next().and_then(|l| l.trim().parse().ok());
+        let column = parts.next().and_then(|c| c.trim().parse().ok());
+        if line.is_some() {
+            return (message[..index].to_string(), line, column);
+        }
+    }
+    (message.to_string(), None, None)
+}
+
+/// Writes `value` as canonical JSON: keys sorted by their UTF-8 bytes, whatever the map
+/// implementation in use.
+pub fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(item, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// The SHA-256 digest identifying exactly one action. Displayed as 64 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ActionDigest(pub [u8; 32]);
+
+impl ActionDigest {
+    /// The digest as 64 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        self.to_string()
+    }
+
+    /// Parses 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok()?;
+        }
+        Some(Self(bytes))
+    }
+}
+
+impl fmt::Display for ActionDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ActionDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ActionDigest({self})")
+    }
+}
+
+impl Serialize for ActionDigest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for ActionDigest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::from_hex(&text)
+            .ok_or_else(|| serde::de::Error::custom("expected 64 hexadecimal digits"))
+    }
+}
+
+impl JsonSchema for ActionDigest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ActionDigest".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "SHA-256 of the action's canonical JSON"
+        })
+    }
+}

@@ -1,0 +1,583 @@
+//! The [`Gate`]: verify, ask a person when needed, record, then hand the side effect a
+//! [`Permit`] — and only then.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+
+use crate::action::{Action, ActionDigest, ActionError};
+use crate::approval::{Approval, ApprovalDecision, ApprovalRequest, Approver};
+use crate::compose::verify_within;
+use crate::effect::{Inspection, Inspector};
+use crate::store::{AuditEvent, AuditKind, AuditSink, Outcome, StoreError};
+use crate::time::{Timestamp, new_id};
+use crate::verdict::{Decision, FailClosed, Reason, ReasonKind, Verdict};
+use crate::verifier::{BoxVerifier, Proposal, Verifier};
+
+/// Why the gate could not do its job. The side effect has not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GateError {
+    /// The action is malformed.
+    #[error(transparent)]
+    InvalidAction(#[from] ActionError),
+    /// The audit record could not be written, so the side effect was not run.
+    #[error("audit record could not be written, the action was not run: {0}")]
+    Audit(#[from] StoreError),
+}
+
+/// Why a permit was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PermitError {
+    /// It was already used, or was never issued by this gate.
+    #[error("permit {0} was already used or was never issued")]
+    AlreadyUsed(String),
+    /// It expired.
+    #[error("permit {0} has expired")]
+    Expired(String),
+    /// It was issued for another action.
+    #[error("permit {0} was issued for a different action")]
+    WrongAction(String),
+}
+
+#[derive(Debug)]
+struct Issued {
+    digest: ActionDigest,
+    expires: Instant,
+}
+
+/// Permits issued and not yet used. Entries leave on use; expired ones are swept on issue.
+#[derive(Debug, Default)]
+struct Ledger {
+    issued: Mutex<HashMap<String, Issued>>,
+}
+
+impl Ledger {
+    fn issue(&self, id: String, digest: ActionDigest, expires: Instant) {
+        let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
+        if issued.len() >= 1024 && issued.len().is_power_of_two() {
+            let now = Instant::now();
+            issued.retain(|_, p| p.expires > now);
+        }
+        issued.insert(id, Issued { digest, expires });
+    }
+
+    fn redeem(&self, id: &str, digest: &ActionDigest) -> Result<(), PermitError> {
+        let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(entry) = issued.get(id) else {
+            return Err(PermitError::AlreadyUsed(id.to_string()));
+        };
+        if entry.digest != *digest {
+            return Err(PermitError::WrongAction(id.to_string()));
+        }
+        let expired = entry.expires <= Instant::now();
+        issued.remove(id);
+        if expired {
+            return Err(PermitError::Expired(id.to_string()));
+        }
+        Ok(())
+    }
+
+    fn revoke(&self, id: &str) {
+        let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
+        issued.remove(id);
+    }
+}
+
+/// The right to perform one side effect: created only by the [`Gate`], bound to the digest of
+/// the exact action verified, usable once, and expiring.
+///
+/// Call [`Permit::redeem`] with the action you are about to perform, right before performing
+/// it; it fails if the action differs in any field, if the permit was used, or if it expired.
+pub struct Permit {
+    id: String,
+    proposal_id: String,
+    digest: ActionDigest,
+    expires_at: Timestamp,
+    ledger: Arc<Ledger>,
+}
+
+impl fmt::Debug for Permit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("id", &self.id)
+            .field("proposal_id", &self.proposal_id)
+            .field("digest", &self.digest)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+impl Permit {
+    /// The permit's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The proposal it was issued for.
+    pub fn proposal_id(&self) -> &str {
+        &self.proposal_id
+    }
+
+    /// The digest of the action it allows.
+    pub fn digest(&self) -> ActionDigest {
+        self.digest
+    }
+
+    /// When it expires.
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+
+    /// Uses the permit for `action`: succeeds once, for exactly the verified action, before
+    /// expiry.
+    pub fn redeem(&self, action: &Action) -> Result<(), PermitError> {
+        self.ledger.redeem(&self.id, &action.digest())
+    }
+
+    /// Uses the permit for an action known by its digest.
+    pub fn redeem_digest(&self, digest: &ActionDigest) -> Result<(), PermitError> {
+        self.ledger.redeem(&self.id, digest)
+    }
+}
+
+/// What the gate decided about one action.
+#[derive(Debug)]
+pub struct Checked {
+    /// The proposal's id: the key of its audit records.
+    pub proposal_id: String,
+    /// The action's digest.
+    pub digest: ActionDigest,
+    /// The proposing agent.
+    pub agent: Option<String>,
+    /// The tool called.
+    pub tool: String,
+    /// What inspection derived, when an inspector is configured.
+    pub inspection: Option<Inspection>,
+    /// The verifiers' verdict.
+    pub verdict: Verdict,
+    /// A person's decision, when one was asked.
+    pub approval: Option<Approval>,
+    /// The final decision: allow (with a permit), deny, or escalate where no person could be
+    /// asked.
+    pub decision: Decision,
+    /// The reason for a refusal, for the agent.
+    pub message: String,
+    /// The permit, when allowed.
+    pub permit: Option<Permit>,
+}
+
+impl Checked {
+    /// Whether the action may run.
+    pub fn is_allowed(&self) -> bool {
+        self.permit.is_some()
+    }
+}
+
+/// The result of [`Gate::run`].
+#[derive(Debug)]
+pub enum Gated<T, E> {
+    /// The side effect ran.
+    Ran {
+        /// What it returned.
+        output: Result<T, E>,
+        /// Whether its outcome was recorded (the side effect has run either way).
+        outcome_recorded: Result<(), StoreError>,
+    },
+    /// The action was refused; the side effect did not run.
+    Refused(Box<Checked>),
+}
+
+impl<T, E> Gated<T, E> {
+    /// Whether the side effect ran.
+    pub fn ran(&self) -> bool {
+        matches!(self, Gated::Ran { .. })
+    }
+}
+
+/// Builds a [`Gate`].
+#[derive(Debug)]
+pub struct GateBuilder {
+    verifier: BoxVerifier,
+    inspector: Option<Box<dyn Inspector>>,
+    approver: Option<Box<dyn Approver>>,
+    audit: Option<Box<dyn AuditSink>>,
+    permit_ttl: Duration,
+    approval_ttl: Duration,
+    deadline: Option<Duration>,
+    on_failure: FailClosed,
+    when_abstain: FailClosed,
+}
+
+impl GateBuilder {
+    /// Derives effects with `inspector` before verification.
+    pub fn with_inspector(mut self, inspector: impl Inspector + 'static) -> Self {
+        self.inspector = Some(Box::new(inspector));
+        self
+    }
+
+    /// Asks `approver` when the verdict is escalate. Without one, escalations are refused.
+    pub fn with_approver(mut self, approver: impl Approver + 'static) -> Self {
+        self.approver = Some(Box::new(approver));
+        self
+    }
+
+    /// Records into `audit` (required).
+    pub fn with_audit(mut self, audit: impl AuditSink + 'static) -> Self {
+        self.audit = Some(Box::new(audit));
+        self
+    }
+
+    /// How long a permit stays valid (default 60 s).
+    pub fn with_permit_ttl(mut self, ttl: Duration) -> Self {
+        self.permit_ttl = ttl;
+        self
+    }
+
+    /// How long a person has to decide (default 10 minutes); then the request is denied.
+    pub fn with_approval_ttl(mut self, ttl: Duration) -> Self {
+        self.approval_ttl = ttl;
+        self
+    }
+
+    /// A deadline for the whole verification; past it, the fail-closed verdict.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The verdict when verification fails (default deny).
+    pub fn on_failure(mut self, on_failure: FailClosed) -> Self {
+        self.on_failure = on_failure;
+        self
+    }
+
+    /// The verdict when the verifier abstains (default deny).
+    pub fn when_abstain(mut self, default: FailClosed) -> Self {
+        self.when_abstain = default;
+        self
+    }
+
+    /// Builds the gate. Fails without an audit sink: nothing runs unrecorded.
+    pub fn build(self) -> Result<Gate, GateBuildError> {
+        let audit = self.audit.ok_or(GateBuildError::NoAuditSink)?;
+        Ok(Gate {
+            inner: Arc::new(GateInner {
+                verifier: self.verifier,
+                inspector: self.inspector,
+                approver: self.approver,
+                audit,
+                permit_ttl: self.permit_ttl,
+                approval_ttl: self.approval_ttl,
+                deadline: self.deadline,
+                on_failure: self.on_failure,
+                when_abstain: self.when_abstain,
+                ledger: Arc::new(Ledger::default()),
+            }),
+        })
+    }
+}
+
+/// Why a gate could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GateBuildError {
+    /// No audit sink was given.
+    #[error("a gate needs an audit sink: nothing may run unrecorded")]
+    NoAuditSink,
+}
+
+#[derive(Debug)]
+struct GateInner {
+    verifier: BoxVerifier,
+    inspector: Option<Box<dyn Inspector>>,
+    approver: Option<Box<dyn Approver>>,
+    audit: Box<dyn AuditSink>,
+    permit_ttl: Duration,
+    approval_ttl: Duration,
+    deadline: Option<Duration>,
+    on_failure: FailClosed,
+    when_abstain: FailClosed,
+    ledger: Arc<Ledger>,
+}
+
+/// Verifies an action, asks a person where needed, records every step, and only then lets the
+/// side effect run, with a [`Permit`] bound to the exact action.
+///
+/// Cheap to clone; clones share the verifier, the approver, the audit sink and the permits.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    inner: Arc<GateInner>,
+}
+
+impl Gate {
+    /// A gate around `verifier`; add an audit sink, and optionally an inspector and approver.
+    pub fn builder(verifier: impl Verifier + 'static) -> GateBuilder {
+        GateBuilder {
+            verifier: Box::new(verifier),
+            inspector: None,
+            approver: None,
+            audit: None,
+            permit_ttl: Duration::from_secs(60),
+            approval_ttl: Duration::from_secs(600),
+            deadline: None,
+            on_failure: FailClosed::Deny,
+            when_abstain: FailClosed::Deny,
+        }
+    }
+
+    /// Verifies `action` and, when it may run, records the decision and returns a permit.
+    /// Escalations go to the approver. Every step is in the audit trail before this returns.
+    pub async fn check(&self, action: Action) -> Result<Checked, GateError> {
+        action.validate()?;
+        let span = tracing::info_span!(
+            "preflight.verify",
+            proposal_id = tracing::field::Empty,
+            agent = action.agent.id.as_deref().unwrap_or(""),
+            tool = %action.tool,
+            decision = tracing::field::Empty,
+            verifier = tracing::field::Empty,
+            latency_us = tracing::field::Empty,
+        );
+        self.check_in(action, span.clone()).instrument(span).await
+    }
+
+    async fn check_in(&self, action: Action, span: tracing::Span) -> Result<Checked, GateError> {
+        let inner = &*self.inner;
+        let started = Instant::now();
+        let proposal = match &inner.inspector {
+            Some(inspector) => Proposal::inspected(action, inspector.as_ref()),
+            None => Proposal::new(action),
+        };
+        let proposal_id = new_id();
+        span.record("proposal_id", proposal_id.as_str());
+
+        let verdict = self.verdict_for(&proposal).await;
+        span.record("decision", verdict.decision.as_str());
+        span.record("verifier", verdict.verifier.as_str());
+        span.record(
+            "latency_us",
+            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        );
+
+        let event = |kind: AuditKind| AuditEvent {
+            proposal_id: proposal_id.clone(),
+            digest: proposal.digest,
+            at: Timestamp::now(),
+            agent: proposal.action.agent.id.clone(),
+            tool: proposal.action.tool.clone(),
+            kind,
+        };
+        let mut events = vec![
+            event(AuditKind::Proposed {
+                action: Box::new(proposal.action.clone()),
+                inspection: proposal.inspection.clone().map(Box::new),
+            }),
+            event(AuditKind::Verified {
+                verdict: Box::new(verdict.clone()),
+            }),
+        ];
+
+        let mut approval = None;
+        let (decision, message) = match verdict.decision {
+            Decision::Allow => (Decision::Allow, String::new()),
+            Decision::Deny | Decision::Abstain => (Decision::Deny, verdict.summary()),
+            Decision::Escalate => match &inner.approver {
+                None => (
+                    Decision::Escalate,
+                    format!("{} (no approver is configured)", verdict.summary()),
+                ),
+                Some(approver) => {
+                    let now = Timestamp::now();
+                    let request = ApprovalRequest {
+                        id: new_id(),
+                        proposal_id: proposal_id.clone(),
+                        digest: proposal.digest,
+                        action: proposal.action.clone(),
+                        inspection: proposal.inspection.clone(),
+                        verdict: verdict.clone(),
+                        requested_at: now,
+                        expires_at: now.plus(inner.approval_ttl),
+                    };
+                    events.push(event(AuditKind::ApprovalRequested {
+                        request_id: request.id.clone(),
+                        expires_at: request.expires_at,
+                    }));
+                    // The request is on record before anyone is asked.
+                    inner.audit.append(&std::mem::take(&mut events)).await?;
+                    let answer = ask(approver.as_ref(), &request, inner.approval_ttl).await;
+                    events.push(event(AuditKind::ApprovalDecided {
+                        approval: answer.clone(),
+                    }));
+                    let outcome = match answer.decision {
+                        ApprovalDecision::Approved => (Decision::Allow, String::new()),
+                        ApprovalDecision::Denied => (
+                            Decision::Deny,
+                            format!(
+                                "denied by {}{}",
+                                answer.approver,
+                                answer
+                                    .comment
+                                    .as_deref()
+                                    .map(|c| format!(": {c}"))
+                                    .unwrap_or_default()
+                            ),
+                        ),
+                    };
+                    approval = Some(answer);
+                    outcome
+                }
+            },
+        };
+
+        let permit = if decision == Decision::Allow {
+            let permit = Permit {
+                id: new_id(),
+                proposal_id: proposal_id.clone(),
+                digest: proposal.digest,
+                expires_at: Timestamp::now().plus(inner.permit_ttl),
+                ledger: Arc::clone(&inner.ledger),
+            };
+            events.push(event(AuditKind::Permitted {
+                permit_id: permit.id.clone(),
+                expires_at: permit.expires_at,
+            }));
+            Some(permit)
+        } else {
+            events.push(event(AuditKind::Refused {
+                decision,
+                message: message.clone(),
+            }));
+            None
+        };
+
+        // The decision is durable before the permit exists for the caller.
+        inner.audit.append(&events).await?;
+        if let Some(permit) = &permit {
+            inner.ledger.issue(
+                permit.id.clone(),
+                permit.digest,
+                Instant::now() + inner.permit_ttl,
+            );
+        }
+        Ok(Checked {
+            proposal_id,
+            digest: proposal.digest,
+            agent: proposal.action.agent.id,
+            tool: proposal.action.tool,
+            inspection: proposal.inspection,
+            verdict,
+            approval,
+            decision,
+            message,
+            permit,
+        })
+    }
+
+    async fn verdict_for(&self, proposal: &Proposal) -> Verdict {
+        let inner = &*self.inner;
+        let mut verdict = match inner.deadline {
+            Some(deadline) => {
+                verify_within(inner.verifier.as_ref(), proposal, deadline, inner.on_failure).await
+            }
+            None => {
+                crate::verifier::verify_fail_closed(
+                    inner.verifier.as_ref(),
+                    proposal,
+                    inner.on_failure,
+                )
+                .await
+            }
+        };
+        if verdict.decision == Decision::Abstain {
+            let decision = inner.when_abstain.decision();
+            verdict.decision = decision;
+            verdict.reasons.insert(
+                0,
+                Reason {
+                    kind: ReasonKind::Default,
+                    verifier: verdict.verifier.clone(),
+                    rule: None,
+                    decision,
+                    message: "the verifier had no opinion; the default applies".into(),
+                },
+            );
+        }
+        verdict
+    }
+
+    /// Verifies `action` and, when allowed, runs `side_effect` with the permit, then records
+    /// its outcome. The side effect never runs when the action is refused or the decision
+    /// could not be recorded.
+    pub async fn run<F, Fut, T, E>(&self, action: Action, side_effect: F) -> Result<Gated<T, E>, GateError>
+    where
+        F: FnOnce(Permit) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: fmt::Display,
+    {
+        let mut checked = self.check(action).await?;
+        let Some(permit) = checked.permit.take() else {
+            return Ok(Gated::Refused(Box::new(checked)));
+        };
+        let permit_id = permit.id.clone();
+        let started = Instant::now();
+        let output = side_effect(permit).await;
+        // Whether or not the closure redeemed it, the permit is spent.
+        self.inner.ledger.revoke(&permit_id);
+        let outcome = Outcome {
+            success: output.is_ok(),
+            error: output.as_ref().err().map(ToString::to_string),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        let outcome_recorded = self.report_outcome(&checked, outcome).await;
+        if let Err(error) = &outcome_recorded {
+            tracing::error!(proposal_id = %checked.proposal_id, %error, "outcome not recorded");
+        }
+        Ok(Gated::Ran {
+            output,
+            outcome_recorded,
+        })
+    }
+
+    /// Records the outcome of a side effect run outside [`Gate::run`] (for example by an agent
+    /// that called the HTTP service).
+    pub async fn report_outcome(&self, checked: &Checked, outcome: Outcome) -> Result<(), StoreError> {
+        let event = AuditEvent {
+            proposal_id: checked.proposal_id.clone(),
+            digest: checked.digest,
+            at: Timestamp::now(),
+            agent: checked.agent.clone(),
+            tool: checked.tool.clone(),
+            kind: AuditKind::Completed { outcome },
+        };
+        self.inner.audit.append(&[event]).await
+    }
+
+    /// Redeems a permit known only by its id (for permits handed across a process boundary).
+    pub fn redeem(&self, permit_id: &str, action: &Action) -> Result<(), PermitError> {
+        self.inner.ledger.redeem(permit_id, &action.digest())
+    }
+}
+
+/// Asks `approver`, bounded by the request's lifetime; any failure, timeout or mismatched
+/// answer becomes a denial recorded as such.
+async fn ask(approver: &dyn Approver, request: &ApprovalRequest, ttl: Duration) -> Approval {
+    let denial = |why: String| Approval {
+        request_id: request.id.clone(),
+        digest: request.digest,
+        decision: ApprovalDecision::Denied,
+        approver: format!("preflight ({})", approver.name()),
+        comment: Some(why),
+        decided_at: Timestamp::now(),
+    };
+    match tokio::time::timeout(ttl, approver.request(request)).await {
+        Err(_) => denial("approval request expired without a decision".into()),
+        Ok(Err(error)) => denial(error.to_string()),
+        Ok(Ok(approval)) => match approval.binds_to(request) {
+            Ok(()) => approval,
+            Err(why) => denial(why),
+        },
+    }
+}

@@ -1,0 +1,38 @@
+#![doc = include_str!("../README.md")]
+
+mod action;
+mod approval;
+pub mod compose;
+pub mod corpus;
+mod effect;
+mod gate;
+mod scope;
+mod store;
+#[cfg(feature = "test-util")]
+pub mod testkit;
+mod time;
+mod verdict;
+mod verifier;
+
+pub use action::{
+    Action, ActionDigest, ActionError, Agent, BlastRadius, Context, Declared, ToolAnnotations,
+    write_canonical,
+};
+pub use approval::{
+    Approval, ApprovalDecision, ApprovalError, ApprovalRequest, ApprovalStatus, ApprovalStore,
+    Approver, QueueChange, QueuedApproval,
+};
+pub use compose::{All, Continue, MinConfidence, Quorum, Stack, merge};
+pub use effect::{Effect, Inspection, Inspector, Operation};
+pub use gate::{Checked, Gate, GateBuildError, GateBuilder, GateError, Gated, Permit, PermitError};
+pub use scope::{ResourcePattern, Scope, ScopeEntry};
+pub use store::{AuditEvent, AuditKind, AuditSink, FleetLimits, Outcome, StoreError};
+pub use time::{Timestamp, new_id};
+pub use verdict::{Decision, FailClosed, Reason, ReasonKind, Usage, Verdict};
+pub use verifier::{
+    BoxVerifier, ErrorKind, FailClosedVerifier, Fixed, Named, Proposal, Verifier, VerifierExt,
+    VerifyError, WithTimeout, verify_fail_closed,
+};
+
+// Re-exported so that implementors use the same version as the trait.
+pub use async_trait::async_trait;

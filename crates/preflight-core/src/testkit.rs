@@ -1,0 +1,307 @@
+//! In-memory implementations of the core traits, for tests and examples (feature
+//! `test-util`). They keep everything in the process: nothing survives a restart.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::approval::{
+    Approval, ApprovalDecision, ApprovalError, ApprovalRequest, ApprovalStatus, ApprovalStore,
+    Approver, QueueChange, QueuedApproval,
+};
+use crate::store::{AuditEvent, AuditSink, FleetLimits, StoreError};
+use crate::time::Timestamp;
+
+/// An audit sink that keeps records in a vector. Can be told to fail, to test that nothing
+/// runs unrecorded.
+#[derive(Debug, Default)]
+pub struct MemoryAuditSink {
+    events: Mutex<Vec<AuditEvent>>,
+    failing: AtomicBool,
+}
+
+impl MemoryAuditSink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every record so far.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Makes every later `append` fail (or succeed again).
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl AuditSink for MemoryAuditSink {
+    async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("memory sink set to fail".into()));
+        }
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(events);
+        Ok(())
+    }
+}
+
+/// An approver that answers from a script: each request takes the next answer; when the
+/// script is empty it fails (never approves by default).
+#[derive(Debug, Default)]
+pub struct ScriptedApprover {
+    answers: Mutex<VecDeque<ScriptedAnswer>>,
+    asked: Mutex<Vec<ApprovalRequest>>,
+}
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum ScriptedAnswer {
+    /// Approve as this person.
+    Approve(String),
+    /// Deny as this person.
+    Deny(String),
+    /// Answer for a different action (a forged or stale approval).
+    ApproveOtherAction(String),
+    /// Never answer.
+    Hang,
+    /// Fail.
+    Fail(String),
+}
+
+impl ScriptedApprover {
+    /// An approver with these answers, in order.
+    pub fn new(answers: impl IntoIterator<Item = ScriptedAnswer>) -> Self {
+        Self {
+            answers: Mutex::new(answers.into_iter().collect()),
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The requests it was asked, in order.
+    pub fn asked(&self) -> Vec<ApprovalRequest> {
+        self.asked.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+#[async_trait]
+impl Approver for ScriptedApprover {
+    async fn request(&self, request: &ApprovalRequest) -> Result<Approval, ApprovalError> {
+        self.asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request.clone());
+        let answer = self
+            .answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front();
+        match answer {
+            Some(ScriptedAnswer::Approve(who)) => {
+                Ok(Approval::new(request, ApprovalDecision::Approved, who))
+            }
+            Some(ScriptedAnswer::Deny(who)) => {
+                Ok(Approval::new(request, ApprovalDecision::Denied, who))
+            }
+            Some(ScriptedAnswer::ApproveOtherAction(who)) => {
+                let mut approval = Approval::new(request, ApprovalDecision::Approved, who);
+                approval.digest.0[0] ^= 0xff;
+                Ok(approval)
+            }
+            Some(ScriptedAnswer::Hang) => {
+                std::future::pending::<()>().await;
+                Err(ApprovalError::Expired)
+            }
+            Some(ScriptedAnswer::Fail(why)) => Err(ApprovalError::Unavailable(why)),
+            None => Err(ApprovalError::Unavailable("no scripted answer left".into())),
+        }
+    }
+}
+
+/// An approval queue in memory.
+#[derive(Debug)]
+pub struct MemoryApprovalStore {
+    items: Mutex<Vec<QueuedApproval>>,
+    changes: tokio::sync::broadcast::Sender<QueueChange>,
+}
+
+impl Default for MemoryApprovalStore {
+    fn default() -> Self {
+        Self {
+            items: Mutex::new(Vec::new()),
+            changes: tokio::sync::broadcast::channel(256).0,
+        }
+    }
+}
+
+impl MemoryApprovalStore {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn with_expiry(mut item: QueuedApproval, now: Timestamp) -> QueuedApproval {
+    if item.status == ApprovalStatus::Pending && item.request.is_expired(now) {
+        item.status = ApprovalStatus::Expired;
+    }
+    item
+}
+
+#[async_trait]
+impl ApprovalStore for MemoryApprovalStore {
+    async fn enqueue(&self, request: &ApprovalRequest) -> Result<(), StoreError> {
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        if items.iter().any(|i| i.request.id == request.id) {
+            return Err(StoreError::Conflict(format!(
+                "request {} is already queued",
+                request.id
+            )));
+        }
+        items.push(QueuedApproval {
+            request: request.clone(),
+            status: ApprovalStatus::Pending,
+            approval: None,
+        });
+        drop(items);
+        let _ = self.changes.send(QueueChange::Enqueued {
+            id: request.id.clone(),
+        });
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<QueuedApproval>, StoreError> {
+        let items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Timestamp::now();
+        Ok(items
+            .iter()
+            .find(|i| i.request.id == id)
+            .cloned()
+            .map(|i| with_expiry(i, now)))
+    }
+
+    async fn pending(&self, now: Timestamp) -> Result<Vec<QueuedApproval>, StoreError> {
+        let items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending: Vec<QueuedApproval> = items
+            .iter()
+            .filter(|i| i.status == ApprovalStatus::Pending && !i.request.is_expired(now))
+            .cloned()
+            .collect();
+        pending.sort_by_key(|i| i.request.requested_at);
+        Ok(pending)
+    }
+
+    async fn history(&self, limit: usize) -> Result<Vec<QueuedApproval>, StoreError> {
+        let items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Timestamp::now();
+        let mut done: Vec<QueuedApproval> = items
+            .iter()
+            .cloned()
+            .map(|i| with_expiry(i, now))
+            .filter(|i| i.status != ApprovalStatus::Pending)
+            .collect();
+        done.sort_by_key(|i| {
+            std::cmp::Reverse(
+                i.approval
+                    .as_ref()
+                    .map_or(i.request.expires_at, |a| a.decided_at),
+            )
+        });
+        done.truncate(limit);
+        Ok(done)
+    }
+
+    async fn decide(&self, approval: &Approval) -> Result<QueuedApproval, StoreError> {
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Timestamp::now();
+        let Some(item) = items
+            .iter_mut()
+            .find(|i| i.request.id == approval.request_id)
+        else {
+            return Err(StoreError::Conflict(format!(
+                "no request {}",
+                approval.request_id
+            )));
+        };
+        if item.status != ApprovalStatus::Pending {
+            return Err(StoreError::Conflict(format!(
+                "request {} is already {:?}",
+                approval.request_id, item.status
+            )));
+        }
+        if item.request.is_expired(now) {
+            item.status = ApprovalStatus::Expired;
+            return Err(StoreError::Conflict(format!(
+                "request {} has expired",
+                approval.request_id
+            )));
+        }
+        approval
+            .binds_to(&item.request)
+            .map_err(StoreError::Conflict)?;
+        item.status = match approval.decision {
+            ApprovalDecision::Approved => ApprovalStatus::Approved,
+            ApprovalDecision::Denied => ApprovalStatus::Denied,
+        };
+        item.approval = Some(approval.clone());
+        let decided = item.clone();
+        drop(items);
+        let _ = self.changes.send(QueueChange::Decided {
+            id: approval.request_id.clone(),
+        });
+        Ok(decided)
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<QueueChange> {
+        self.changes.subscribe()
+    }
+}
+
+/// Fleet limits in memory: a sliding window of timestamps per key.
+#[derive(Debug, Default)]
+pub struct MemoryFleetLimits {
+    uses: Mutex<HashMap<String, VecDeque<Timestamp>>>,
+}
+
+impl MemoryFleetLimits {
+    /// No uses yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl FleetLimits for MemoryFleetLimits {
+    async fn try_acquire(
+        &self,
+        key: &str,
+        max: u64,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut uses = self.uses.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = uses.entry(key.to_string()).or_default();
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        let since = now.0.saturating_sub(window_ms);
+        while entry.front().is_some_and(|t| t.0 <= since) {
+            entry.pop_front();
+        }
+        if (entry.len() as u64) < max {
+            entry.push_back(now);
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+}
