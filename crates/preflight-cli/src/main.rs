@@ -1,2 +1,523 @@
-//! The preflight binary.
-fn main() {}
+#![doc = include_str!("../README.md")]
+
+mod config;
+mod engine;
+mod error;
+mod hook;
+mod serve;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use preflight_core::Decision;
+use preflight_core::corpus::load_cases;
+
+use crate::config::{Overrides, Settings, Verifiers};
+use crate::engine::{Engine, to_json};
+use crate::error::{CliError, EXIT_DENY, EXIT_ERROR, EXIT_ESCALATE, EXIT_OK};
+
+/// Verify an AI agent's action against its scope policy before it has side effects.
+#[derive(Debug, Parser)]
+#[command(name = "preflight", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Settings shared by every command; each overrides the configuration file.
+#[derive(Debug, Clone, Args)]
+struct GlobalArgs {
+    /// The configuration file (TOML).
+    #[arg(long, global = true, env = "PREFLIGHT_CONFIG")]
+    config: Option<PathBuf>,
+    /// The policy file.
+    #[arg(long, global = true, env = "PREFLIGHT_POLICY")]
+    policy: Option<PathBuf>,
+    /// Which verifiers run: rules, llm or both (rules first).
+    #[arg(long, global = true, env = "PREFLIGHT_VERIFIER")]
+    verifier: Option<String>,
+    /// The agent id recorded on actions.
+    #[arg(long, global = true, env = "PREFLIGHT_AGENT")]
+    agent: Option<String>,
+    /// The audit store: sqlite://path or postgres://user:pass@host/db.
+    #[arg(long, global = true, env = "PREFLIGHT_AUDIT")]
+    audit: Option<String>,
+    /// Who decides escalations: none, terminal or console.
+    #[arg(long, global = true, env = "PREFLIGHT_APPROVER")]
+    approver: Option<String>,
+    /// The verification deadline in milliseconds (default 10000).
+    #[arg(long, global = true, env = "PREFLIGHT_TIMEOUT_MS")]
+    timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify one action (JSON) and print the verdict; the exit code says the decision.
+    Check {
+        /// The action file, or `-` for standard input.
+        #[arg(long, default_value = "-")]
+        action: String,
+    },
+    /// Answer an agent's hook.
+    Hook {
+        #[command(subcommand)]
+        kind: HookKind,
+    },
+    /// Proxy an MCP server over stdio, verifying every tools/call.
+    Mcp {
+        /// The server's name in tool names (`mcp__<name>__<tool>`).
+        #[arg(long)]
+        server_name: String,
+        /// The server command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Serve the HTTP API (and the approval console when PREFLIGHT_APPROVER_TOKENS is set).
+    Serve {
+        /// The address to listen on (default 127.0.0.1:7878).
+        #[arg(long)]
+        listen: Option<String>,
+        /// The bearer token agents must present.
+        #[arg(long, env = "PREFLIGHT_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Run a labelled corpus and report per-case results.
+    Eval {
+        /// The corpus (JSON Lines).
+        #[arg(long)]
+        corpus: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work with policy files.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Read and check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum HookKind {
+    /// Claude Code's PreToolUse hook: payload on stdin, permission decision on stdout.
+    ClaudeCode,
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Report problems with file:line:column; exits 1 on an error.
+    Lint,
+    /// Run the tests embedded in the policy; exits 1 on a failure.
+    Test,
+    /// Show every rule considered for an action, and why it matched or not.
+    Explain {
+        /// The action file, or `-` for standard input.
+        #[arg(long, default_value = "-")]
+        action: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of policy files.
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Print the last records.
+    Tail {
+        /// How many.
+        #[arg(short, long, default_value_t = 20)]
+        n: usize,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Walk the hash chain; exits 1 when a record was altered, removed or reordered.
+    Verify,
+    /// Export records as JSON Lines (OpenTelemetry-style fields).
+    Export {
+        /// Write here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Only this agent's records.
+        #[arg(long = "filter-agent")]
+        filter_agent: Option<String>,
+        /// Only this tool's records.
+        #[arg(long = "filter-tool")]
+        filter_tool: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("preflight: could not start: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let is_hook = matches!(cli.command, Command::Hook { .. });
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            if is_hook {
+                eprintln!("preflight hook refused to decide, so the tool call is blocked: {error}");
+            } else {
+                eprintln!("preflight: {error}");
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn overrides(global: &GlobalArgs) -> Overrides {
+    Overrides {
+        config: global.config.clone(),
+        policy: global.policy.clone(),
+        verifier: global.verifier.clone(),
+        agent: global.agent.clone(),
+        audit: global.audit.clone(),
+        approver: global.approver.clone(),
+        timeout_ms: global.timeout_ms,
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, CliError> {
+    let settings = Settings::load(&overrides(&cli.global))?;
+    match cli.command {
+        Command::Check { action } => check(&settings, &action).await,
+        Command::Hook {
+            kind: HookKind::ClaudeCode,
+        } => hook_claude_code(&settings).await,
+        Command::Mcp {
+            server_name,
+            command,
+        } => mcp(&settings, server_name, command).await,
+        Command::Serve { listen, token } => serve(&settings, listen, token).await,
+        Command::Eval { corpus, json } => eval(&settings, &corpus, json).await,
+        Command::Policy { command } => policy(&settings, command),
+        Command::Audit { command } => audit(&settings, command).await,
+    }
+}
+
+fn exit_code(decision: Decision) -> u8 {
+    match decision {
+        Decision::Allow => EXIT_OK,
+        Decision::Escalate => EXIT_ESCALATE,
+        Decision::Deny | Decision::Abstain => EXIT_DENY,
+    }
+}
+
+fn print(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(|e| CliError::io("writing standard output", e))
+}
+
+async fn check(settings: &Settings, source: &str) -> Result<u8, CliError> {
+    let action = engine::read_action(source)?;
+    let engine = Engine::build(settings, false).await?;
+    let decided = engine.decide(action).await?;
+    print(&to_json(&decided, true)?)?;
+    Ok(exit_code(decided.decision))
+}
+
+async fn hook_claude_code(settings: &Settings) -> Result<u8, CliError> {
+    let mut text = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut tokio::io::stdin(), &mut text)
+        .await
+        .map_err(|e| CliError::io("reading the hook payload", e))?;
+    let action = hook::action_from_payload(&text, settings.agent.as_deref())?;
+    // The whole hook has a bound: verification, plus a person's time when one is asked, plus
+    // a margin for the audit store. Past it, exit 2: Claude Code blocks the call.
+    let mut bound = settings.timeout_ms.saturating_add(5_000);
+    if settings.approver != config::ApproverKind::None {
+        bound = bound.saturating_add(settings.approval_timeout_secs.saturating_mul(1_000));
+    }
+    let decided = tokio::time::timeout(Duration::from_millis(bound), async {
+        let engine = Engine::build(settings, false).await?;
+        engine.decide(action).await
+    })
+    .await
+    .map_err(|_| CliError::Timeout(bound))??;
+    print(&to_json(&hook::answer(&decided), false)?)?;
+    Ok(EXIT_OK)
+}
+
+async fn mcp(settings: &Settings, server: String, command: Vec<String>) -> Result<u8, CliError> {
+    let engine = Engine::build(settings, true).await?;
+    let Some(gate) = engine.gate.clone() else {
+        return Err(CliError::Config("the MCP proxy needs an audit store".into()));
+    };
+    let Some((program, args)) = command.split_first() else {
+        return Err(CliError::Config("name the MCP server command after `--`".into()));
+    };
+    let mut server_command = tokio::process::Command::new(program);
+    server_command.args(args);
+    let mut proxy = preflight_mcp::McpProxy::new(server, gate);
+    if let Some(agent) = &settings.agent {
+        proxy = proxy.with_agent(agent);
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        proxy = proxy.with_cwd(cwd.display().to_string());
+    }
+    let status = proxy
+        .run_stdio(server_command)
+        .await
+        .map_err(|e| CliError::Mcp(e.to_string()))?;
+    Ok(if status.success() { EXIT_OK } else { EXIT_ERROR })
+}
+
+async fn serve(
+    settings: &Settings,
+    listen: Option<String>,
+    token: String,
+) -> Result<u8, CliError> {
+    if token.trim().len() < 16 {
+        return Err(CliError::Config(
+            "the bearer token (--token or PREFLIGHT_TOKEN) must be at least 16 characters".into(),
+        ));
+    }
+    let engine = Engine::build(settings, true).await?;
+    let (Some(gate), Some(store)) = (engine.gate.clone(), engine.audit.clone()) else {
+        return Err(CliError::Config("the service needs an audit store".into()));
+    };
+    let console = if std::env::var_os("PREFLIGHT_APPROVER_TOKENS").is_some() {
+        let console = preflight_approval::Console::builder(
+            Arc::new(store) as Arc<dyn preflight_core::ApprovalStore>
+        )
+        .with_base_path("/console")
+        .with_tokens_from_env()
+        .and_then(preflight_approval::ConsoleBuilder::build)
+        .map_err(|e| CliError::Config(e.to_string()))?;
+        Some(console.router())
+    } else {
+        eprintln!("preflight serve: PREFLIGHT_APPROVER_TOKENS is not set; the approval console is off");
+        None
+    };
+    let listen = listen
+        .or_else(|| settings.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:7878".into());
+    serve::run(serve::router(gate, token, console), &listen).await?;
+    Ok(EXIT_OK)
+}
+
+async fn eval(settings: &Settings, corpus: &std::path::Path, json: bool) -> Result<u8, CliError> {
+    let cases = load_cases(corpus).map_err(|e| CliError::Input(e.to_string()))?;
+    let engine = Engine::build(settings, false).await?;
+    let progress = if std::io::stderr().is_terminal() && !json {
+        let bar = indicatif::ProgressBar::new(cases.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let mut report = preflight_rules::CorpusReport::default();
+    for case in &cases {
+        if let Some(bar) = &progress {
+            bar.set_message(case.id.clone());
+        }
+        let one = preflight_rules::evaluate_corpus(engine.verifier.as_ref(), std::slice::from_ref(case)).await;
+        report.passed += one.passed;
+        report.failed += one.failed;
+        report.cases.extend(one.cases);
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    if json {
+        print(&to_json(&report, true)?)?;
+    } else {
+        let verifier = match settings.verifiers {
+            Verifiers::Rules => "rules",
+            Verifiers::Llm => "llm",
+            Verifiers::Both => "rules+llm",
+        };
+        let mut lines = Vec::with_capacity(report.cases.len() + 1);
+        for case in &report.cases {
+            let mark = if case.passed { "ok  " } else { "FAIL" };
+            lines.push(format!(
+                "{mark} {} (line {}) [{verifier}]: expected {}, got {} — {}",
+                case.id, case.line, case.expect, case.decision, case.summary
+            ));
+        }
+        lines.push(format!("{} passed, {} failed", report.passed, report.failed));
+        print(&lines.join("\n"))?;
+    }
+    Ok(if report.failed == 0 { EXIT_OK } else { EXIT_DENY })
+}
+
+fn policy(settings: &Settings, command: PolicyCommand) -> Result<u8, CliError> {
+    match command {
+        PolicyCommand::Schema => {
+            print(&to_json(&preflight_rules::policy_schema(), true)?)?;
+            Ok(EXIT_OK)
+        }
+        PolicyCommand::Lint => {
+            let path = settings.require_policy()?;
+            let findings =
+                preflight_rules::lint_file(path).map_err(|e| CliError::Policy(e.to_string()))?;
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == preflight_rules::Severity::Error)
+                .count();
+            let warnings = findings
+                .iter()
+                .filter(|f| f.severity == preflight_rules::Severity::Warning)
+                .count();
+            let mut lines: Vec<String> = findings.iter().map(ToString::to_string).collect();
+            lines.push(format!("{errors} errors, {warnings} warnings"));
+            print(&lines.join("\n"))?;
+            Ok(if errors == 0 { EXIT_OK } else { EXIT_DENY })
+        }
+        PolicyCommand::Test => {
+            let policy = engine::load_policy(settings.require_policy()?)?;
+            let report = preflight_rules::run_policy_tests(&policy);
+            let mut lines = Vec::new();
+            for result in &report.results {
+                let mark = if result.passed { "ok  " } else { "FAIL" };
+                lines.push(format!(
+                    "{mark} {} (line {}): expected {}, got {} — {}",
+                    result.name, result.line, result.expect, result.decision, result.message
+                ));
+            }
+            lines.push(format!("{} passed, {} failed", report.passed, report.failed));
+            print(&lines.join("\n"))?;
+            Ok(if report.failed == 0 { EXIT_OK } else { EXIT_DENY })
+        }
+        PolicyCommand::Explain { action, json } => {
+            let policy = engine::load_policy(settings.require_policy()?)?;
+            let action = engine::read_action(&action)?;
+            let explanation = preflight_rules::explain(&policy, &action);
+            if json {
+                print(&to_json(&explanation, true)?)?;
+            } else {
+                let mut lines = vec![format!("verdict: {}", explanation.verdict.summary())];
+                for effect in &explanation.effects {
+                    lines.push(format!("effect: {} {}", effect.operation, effect.resource));
+                }
+                for rule in &explanation.rules {
+                    let state = if rule.matched {
+                        "matched"
+                    } else if rule.applies {
+                        "did not match"
+                    } else {
+                        "does not apply"
+                    };
+                    let why = rule
+                        .checks
+                        .iter()
+                        .find_map(|c| c.failed.clone())
+                        .map(|f| format!(" (failed: {f})"))
+                        .unwrap_or_default();
+                    lines.push(format!(
+                        "rule {} [{:?}] line {}: {state}{why}",
+                        rule.id, rule.effect, rule.line
+                    ));
+                }
+                print(&lines.join("\n"))?;
+            }
+            Ok(exit_code(explanation.verdict.decision))
+        }
+    }
+}
+
+async fn audit(settings: &Settings, command: AuditCommand) -> Result<u8, CliError> {
+    let url = settings.audit.clone().ok_or_else(|| {
+        CliError::Config("no audit store: pass --audit URL or set PREFLIGHT_AUDIT".into())
+    })?;
+    let store = engine::open_audit(&url).await?;
+    let audit_error = |e: preflight_audit::AuditError| CliError::Audit(e.to_string());
+    match command {
+        AuditCommand::Tail { n, json } => {
+            let records = store.tail(n).await.map_err(audit_error)?;
+            let mut lines = Vec::with_capacity(records.len());
+            for record in &records {
+                if json {
+                    lines.push(to_json(record, false)?);
+                } else {
+                    lines.push(format!(
+                        "{:>6} {} {} {} {}{}",
+                        record.seq,
+                        record.event.proposal_id,
+                        record.event.agent.as_deref().unwrap_or("-"),
+                        record.event.tool,
+                        record.event.kind.type_name(),
+                        record
+                            .decision
+                            .map(|d| format!(" {d}"))
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+            if !lines.is_empty() {
+                print(&lines.join("\n"))?;
+            }
+            Ok(EXIT_OK)
+        }
+        AuditCommand::Verify => {
+            let report = store.verify().await.map_err(audit_error)?;
+            print(&to_json(&report, true)?)?;
+            Ok(if report.is_intact() { EXIT_OK } else { EXIT_DENY })
+        }
+        AuditCommand::Export {
+            output,
+            filter_agent,
+            filter_tool,
+        } => {
+            let mut filter = preflight_audit::Filter::new();
+            if let Some(agent) = filter_agent {
+                filter = filter.with_agent(agent);
+            }
+            if let Some(tool) = filter_tool {
+                filter = filter.with_tool(tool);
+            }
+            match output {
+                Some(path) => {
+                    let file = std::fs::File::create(&path)
+                        .map_err(|e| CliError::io(format!("creating {}", path.display()), e))?;
+                    let mut writer = std::io::BufWriter::new(file);
+                    store
+                        .export_jsonl(&mut writer, &filter)
+                        .await
+                        .map_err(audit_error)?;
+                    writer
+                        .flush()
+                        .map_err(|e| CliError::io(format!("writing {}", path.display()), e))?;
+                }
+                None => {
+                    let mut buffer = Vec::new();
+                    store
+                        .export_jsonl(&mut buffer, &filter)
+                        .await
+                        .map_err(audit_error)?;
+                    std::io::stdout()
+                        .write_all(&buffer)
+                        .map_err(|e| CliError::io("writing standard output", e))?;
+                }
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}

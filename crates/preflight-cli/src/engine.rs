@@ -1,0 +1,305 @@
+//! Building the verifier, the gate and the stores from the settings, and deciding one action.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use preflight_approval::{ConsoleApprover, TerminalApprover};
+use preflight_audit::AuditStore;
+use preflight_core::compose::verify_within;
+use preflight_core::{
+    Action, Decision, Effect, FailClosed, Gate, Inspection, Inspector, Proposal, Stack, Verdict,
+    Verifier,
+};
+use preflight_rules::{Policy, PolicyVerifier};
+use serde::Serialize;
+
+use crate::config::{ApproverKind, Settings, Verifiers};
+use crate::error::CliError;
+
+/// Inspection through a loaded policy's inspector (with the policy's environments).
+#[derive(Debug, Clone)]
+pub struct PolicyInspector(pub Arc<Policy>);
+
+impl Inspector for PolicyInspector {
+    fn inspect(&self, action: &Action) -> Inspection {
+        self.0.inspect(action)
+    }
+}
+
+/// Loads the policy file.
+pub fn load_policy(path: &std::path::Path) -> Result<Arc<Policy>, CliError> {
+    Policy::from_file(path)
+        .map(Arc::new)
+        .map_err(|e| CliError::Policy(e.to_string()))
+}
+
+/// Opens the audit store at `url`.
+pub async fn open_audit(url: &str) -> Result<AuditStore, CliError> {
+    AuditStore::open(url)
+        .await
+        .map_err(|e| CliError::Audit(format!("{url}: {e}")))
+}
+
+/// The audit store used where one is required and none is configured: a SQLite file in the
+/// user's state directory (`$XDG_STATE_HOME/preflight/audit.db` or
+/// `~/.local/state/preflight/audit.db`).
+pub fn default_audit_url() -> Result<String, CliError> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .ok_or_else(|| {
+            CliError::Config("no audit store: pass --audit URL or set PREFLIGHT_AUDIT".into())
+        })?;
+    let dir = state.join("preflight");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::io(format!("creating {}", dir.display()), e))?;
+    Ok(format!("sqlite://{}", dir.join("audit.db").display()))
+}
+
+/// The verifier, the gate (when there is an audit store) and what the output needs.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// The loaded policy, when the rules verifier runs.
+    pub policy: Option<Arc<Policy>>,
+    /// The verifier (rules, LLM, or both stacked).
+    pub verifier: Arc<dyn Verifier>,
+    /// The gate, when an audit store is open: decisions are recorded, escalations go to the
+    /// approver.
+    pub gate: Option<Gate>,
+    /// The audit store, when open.
+    pub audit: Option<AuditStore>,
+    /// The verification deadline.
+    pub deadline: Duration,
+    /// What a verifier failure becomes.
+    pub on_failure: FailClosed,
+}
+
+/// What was decided about one action.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decided {
+    /// The final decision (never abstain).
+    pub decision: Decision,
+    /// The rule ids that decided.
+    pub rules: Vec<String>,
+    /// A one-line reason.
+    pub message: String,
+    /// A safer alternative, when the verifier suggests one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
+    /// What inspection derived.
+    pub effects: Vec<Effect>,
+    /// The derived blast radius.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blast_radius: Option<preflight_core::BlastRadius>,
+    /// The audit trail's key for this action, when it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposal_id: Option<String>,
+    /// The full verdict, with every verifier's reasons.
+    pub verdict: Verdict,
+}
+
+impl Engine {
+    /// Builds the verifier from the settings; opens the audit store when `with_gate` and one is
+    /// configured (or `require_audit`, with the default store).
+    pub async fn build(settings: &Settings, require_audit: bool) -> Result<Self, CliError> {
+        let policy = match settings.verifiers {
+            Verifiers::Rules | Verifiers::Both => Some(load_policy(settings.require_policy()?)?),
+            Verifiers::Llm => match &settings.policy {
+                Some(path) => Some(load_policy(path)?),
+                None => None,
+            },
+        };
+        let verifier: Arc<dyn Verifier> = match settings.verifiers {
+            Verifiers::Rules => Arc::new(rules_verifier(&policy)?),
+            Verifiers::Llm => Arc::new(llm_verifier(settings)?),
+            Verifiers::Both => Arc::new(
+                Stack::new()
+                    .tier(rules_verifier(&policy)?)
+                    .tier(llm_verifier(settings)?)
+                    .named("rules+llm"),
+            ),
+        };
+        let on_failure = if settings.escalate_on_failure {
+            FailClosed::Escalate
+        } else {
+            FailClosed::Deny
+        };
+        let deadline = Duration::from_millis(settings.timeout_ms);
+        let url = match (&settings.audit, require_audit) {
+            (Some(url), _) => Some(url.clone()),
+            (None, true) => Some(default_audit_url()?),
+            (None, false) => None,
+        };
+        let (gate, audit) = match url {
+            None => (None, None),
+            Some(url) => {
+                let store = open_audit(&url).await?;
+                let mut builder = Gate::builder(Arc::clone(&verifier))
+                    .with_audit(store.clone())
+                    .with_deadline(deadline)
+                    .on_failure(on_failure)
+                    .with_approval_ttl(Duration::from_secs(settings.approval_timeout_secs));
+                if let Some(policy) = &policy {
+                    builder = builder.with_inspector(PolicyInspector(Arc::clone(policy)));
+                }
+                builder = match settings.approver {
+                    ApproverKind::None => builder,
+                    ApproverKind::Terminal => builder.with_approver(TerminalApprover::new()),
+                    ApproverKind::Console => builder.with_approver(ConsoleApprover::new(
+                        Arc::new(store.clone()) as Arc<dyn preflight_core::ApprovalStore>,
+                    )),
+                };
+                let gate = builder.build().map_err(|e| CliError::Gate(e.to_string()))?;
+                (Some(gate), Some(store))
+            }
+        };
+        if settings.approver != ApproverKind::None && gate.is_none() {
+            return Err(CliError::Config(format!(
+                "the {:?} approver needs an audit store: pass --audit URL",
+                settings.approver
+            )));
+        }
+        Ok(Self {
+            policy,
+            verifier,
+            gate,
+            audit,
+            deadline,
+            on_failure,
+        })
+    }
+
+    /// Inspects `action` with the policy's inspector, when there is a policy.
+    pub fn inspect(&self, action: &Action) -> Option<Inspection> {
+        self.policy.as_ref().map(|p| p.inspect(action))
+    }
+
+    /// Decides `action`: through the gate (recorded, escalations to the approver) when there
+    /// is one, else by the verifier alone. Never returns abstain: an abstention is the
+    /// fail-closed deny.
+    pub async fn decide(&self, action: Action) -> Result<Decided, CliError> {
+        action
+            .validate()
+            .map_err(|e| CliError::Input(e.to_string()))?;
+        match &self.gate {
+            Some(gate) => {
+                let checked = gate
+                    .check(action)
+                    .await
+                    .map_err(|e| CliError::Gate(e.to_string()))?;
+                let message = if checked.message.is_empty() {
+                    checked.verdict.summary()
+                } else {
+                    checked.message.clone()
+                };
+                Ok(Decided {
+                    decision: checked.decision,
+                    rules: deciding_rules(&checked.verdict),
+                    message,
+                    suggestion: checked.verdict.suggestion.clone(),
+                    effects: checked
+                        .inspection
+                        .as_ref()
+                        .map(|i| i.effects.clone())
+                        .unwrap_or_default(),
+                    blast_radius: checked.inspection.as_ref().map(|i| i.blast_radius.clone()),
+                    proposal_id: Some(checked.proposal_id.clone()),
+                    verdict: checked.verdict,
+                })
+            }
+            None => {
+                let inspection = self.inspect(&action);
+                let proposal = Proposal {
+                    digest: action.digest(),
+                    action,
+                    inspection: inspection.clone(),
+                };
+                let mut verdict = verify_within(
+                    self.verifier.as_ref(),
+                    &proposal,
+                    self.deadline,
+                    self.on_failure,
+                )
+                .await;
+                if verdict.decision == Decision::Abstain {
+                    verdict.decision = self.on_failure.decision();
+                }
+                Ok(Decided {
+                    decision: verdict.decision,
+                    rules: deciding_rules(&verdict),
+                    message: verdict.summary(),
+                    suggestion: verdict.suggestion.clone(),
+                    effects: inspection
+                        .as_ref()
+                        .map(|i| i.effects.clone())
+                        .unwrap_or_default(),
+                    blast_radius: inspection.map(|i| i.blast_radius),
+                    proposal_id: None,
+                    verdict,
+                })
+            }
+        }
+    }
+}
+
+fn deciding_rules(verdict: &Verdict) -> Vec<String> {
+    verdict
+        .deciding_rules()
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
+fn rules_verifier(policy: &Option<Arc<Policy>>) -> Result<PolicyVerifier, CliError> {
+    policy
+        .as_ref()
+        .map(|p| PolicyVerifier::new(Arc::clone(p)))
+        .ok_or_else(|| CliError::Config("the rules verifier needs a policy".into()))
+}
+
+fn llm_verifier(settings: &Settings) -> Result<preflight_llm::LlmVerifier, CliError> {
+    let mut builder = preflight_llm::LlmVerifierBuilder::new()
+        .deadline(Duration::from_millis(settings.timeout_ms));
+    if let Some(path) = &settings.policy {
+        let envelope = std::fs::read_to_string(path)
+            .map_err(|e| CliError::io(format!("reading {}", path.display()), e))?;
+        builder = builder.envelope(envelope);
+    }
+    builder
+        .from_env()
+        .and_then(preflight_llm::LlmVerifierBuilder::build)
+        .map_err(|e| CliError::Verifier(e.to_string()))
+}
+
+/// Reads an action from a file, or standard input for `-`; errors name the field at fault.
+pub fn read_action(source: &str) -> Result<Action, CliError> {
+    let text = if source == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| CliError::io("reading standard input", e))?;
+        text
+    } else {
+        std::fs::read_to_string(source).map_err(|e| CliError::io(format!("reading {source}"), e))?
+    };
+    if text.trim().is_empty() {
+        return Err(CliError::Input(format!("{source}: no action given (empty input)")));
+    }
+    Action::from_json(&text).map_err(|e| {
+        let position = e
+            .line
+            .map(|l| format!(" (line {l}, column {})", e.column.unwrap_or(0)))
+            .unwrap_or_default();
+        CliError::Input(format!("{source}: {e}{position}"))
+    })
+}
+
+/// Converts a serializable value to JSON text, or a fail-closed error.
+pub fn to_json<T: Serialize>(value: &T, pretty: bool) -> Result<String, CliError> {
+    let result = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    result.map_err(|e| CliError::io("writing JSON", e))
+}
