@@ -420,12 +420,13 @@ async fn events(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response
             Ok(QueueChange::Enqueued { id }) => Event::default().event("enqueued").data(id),
             Ok(QueueChange::Decided { id }) => Event::default().event("decided").data(id),
             // Missed changes: the page reloads itself.
-            Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("resync").data(""),
+            Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("resync").data("lagged"),
         })
     });
-    // Tells the page the stream is up, so it can show itself as live.
+    // Tells the page the stream is up, so it can show itself as live. (An event with empty
+    // data is never dispatched by browsers.)
     let hello = futures_util::stream::once(async {
-        Ok::<_, Infallible>(Event::default().event("hello").data(""))
+        Ok::<_, Infallible>(Event::default().event("hello").data("live"))
     });
     Sse::new(hello.chain(stream))
         .keep_alive(KeepAlive::default())
