@@ -1,0 +1,399 @@
+//! SQL: every statement of a string, parsed with `sqlparser` in the dialect of the connection
+//! URL's scheme.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use preflight_core::{Effect, Inspection, Operation};
+use sqlparser::ast::{
+    BinaryOperator, Expr, FromTable, ObjectName, Statement, TableFactor, TableObject, UnaryOperator,
+    Value, visit_relations, visit_statements,
+};
+use sqlparser::dialect::{
+    BigQueryDialect, ClickHouseDialect, Dialect, DuckDbDialect, GenericDialect, MsSqlDialect,
+    MySqlDialect, PostgreSqlDialect, RedshiftSqlDialect, SQLiteDialect, SnowflakeDialect,
+};
+use sqlparser::parser::Parser;
+
+use crate::effects::{attr, clip, opaque, tag};
+use crate::{Environments, derive_blast_radius};
+
+/// The dialect for a connection URL's scheme; generic when unknown.
+fn dialect(url: &str) -> Box<dyn Dialect> {
+    let scheme = url.split("://").next().unwrap_or("").to_ascii_lowercase();
+    let scheme = scheme.split('+').next().unwrap_or("");
+    match scheme {
+        "postgres" | "postgresql" | "pg" | "cockroachdb" => Box::new(PostgreSqlDialect {}),
+        "mysql" | "mariadb" => Box::new(MySqlDialect {}),
+        "sqlite" | "sqlite3" | "file" => Box::new(SQLiteDialect {}),
+        "mssql" | "sqlserver" => Box::new(MsSqlDialect {}),
+        "snowflake" => Box::new(SnowflakeDialect {}),
+        "bigquery" => Box::new(BigQueryDialect {}),
+        "clickhouse" => Box::new(ClickHouseDialect {}),
+        "duckdb" => Box::new(DuckDbDialect {}),
+        "redshift" => Box::new(RedshiftSqlDialect {}),
+        _ => Box::new(GenericDialect {}),
+    }
+}
+
+/// The `sql://<host>/<database>/<table>` resource of `table` (`*` when unknown) on the
+/// database of `url`, and the environment of its host. An unknown host or database is `_`.
+pub fn sql_target(url: &str, table: Option<&str>, envs: &Environments) -> (String, Option<String>) {
+    let (host, database) = match url::Url::parse(url) {
+        Ok(parsed) => {
+            let host = parsed
+                .host_str()
+                .filter(|h| !h.is_empty())
+                .unwrap_or("_")
+                .to_ascii_lowercase();
+            let path = parsed.path().trim_start_matches('/');
+            let database = if path.is_empty() { "_".to_string() } else { path.to_string() };
+            (host, database)
+        }
+        Err(_) => ("_".to_string(), "_".to_string()),
+    };
+    let environment = envs.of_db_host(&host);
+    (
+        format!("sql://{host}/{database}/{}", table.unwrap_or("*")),
+        environment,
+    )
+}
+
+/// The table name of an object name: its last part, unquoted and lowercased.
+fn table_name(name: &ObjectName) -> String {
+    let text = name.to_string();
+    let last = text.rsplit('.').next().unwrap_or(&text);
+    last.trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
+        .to_ascii_lowercase()
+}
+
+/// Inspects a SQL string against the database of `url`. One effect per table a statement
+/// touches; `SELECT` → read, `INSERT` → create, `UPDATE` → update, `DELETE` → delete,
+/// `DROP`/`TRUNCATE` → delete (tag `ddl`), `ALTER` → update (`ddl`), `CREATE` → create
+/// (`ddl`), `GRANT`/`REVOKE` → permission change. `UPDATE`/`DELETE` without `WHERE` or with
+/// a tautology, and `TRUNCATE`, are unbounded. DML inside CTEs counts. A string that does not
+/// parse is one opaque effect on `sql://<host>/<db>/*`.
+pub fn inspect_sql(url: &str, text: &str, envs: &Environments) -> Inspection {
+    let dialect = dialect(url);
+    let mut notes = Vec::new();
+    let mut effects = Vec::new();
+    match Parser::parse_sql(dialect.as_ref(), text) {
+        Ok(statements) => {
+            for statement in &statements {
+                statement_effects(statement, url, envs, &mut effects, &mut notes);
+            }
+            if statements.is_empty() {
+                notes.push("empty SQL".into());
+            }
+        }
+        Err(error) => {
+            notes.push(format!("SQL parse error: {error}"));
+            let (resource, environment) = sql_target(url, None, envs);
+            let mut effect = opaque(Operation::Execute, resource);
+            effect.environment = environment;
+            effect.evidence = Some(clip(text));
+            effects.push(effect);
+        }
+    }
+    Inspection {
+        blast_radius: derive_blast_radius(&effects),
+        effects,
+        notes,
+    }
+}
+
+struct Emit<'a> {
+    url: &'a str,
+    envs: &'a Environments,
+    evidence: String,
+}
+
+impl Emit<'_> {
+    fn effect(&self, operation: Operation, table: Option<&str>, statement: &str) -> Effect {
+        let (resource, environment) = sql_target(self.url, table, self.envs);
+        let mut effect = Effect::new(operation, resource);
+        effect.environment = environment;
+        attr(&mut effect, "statement", statement);
+        effect.evidence = Some(self.evidence.clone());
+        effect
+    }
+}
+
+fn statement_effects(
+    top: &Statement,
+    url: &str,
+    envs: &Environments,
+    effects: &mut Vec<Effect>,
+    notes: &mut Vec<String>,
+) {
+    let emit = Emit {
+        url,
+        envs,
+        evidence: clip(&top.to_string()),
+    };
+    // `EXPLAIN` without `ANALYZE` runs nothing.
+    if let Statement::Explain {
+        analyze: false,
+        statement,
+        ..
+    } = top
+    {
+        let mut tables = BTreeSet::new();
+        let _ = visit_relations(statement.as_ref(), |r| {
+            tables.insert(table_name(r));
+            ControlFlow::<()>::Continue(())
+        });
+        for table in tables {
+            effects.push(emit.effect(Operation::Read, Some(&table), "explain"));
+        }
+        return;
+    }
+    let mut written: BTreeSet<String> = BTreeSet::new();
+    let mut own: Vec<Effect> = Vec::new();
+    let _ = visit_statements(top, |statement| {
+        classify(statement, &emit, &mut own, &mut written, notes);
+        ControlFlow::<()>::Continue(())
+    });
+    let mut read: BTreeSet<String> = BTreeSet::new();
+    let _ = visit_relations(top, |r| {
+        let name = table_name(r);
+        if !written.contains(&name) {
+            read.insert(name);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let reads_anything = matches!(top, Statement::Query(_));
+    for table in &read {
+        effects.push(emit.effect(Operation::Read, Some(table), "select"));
+    }
+    if read.is_empty() && own.is_empty() && reads_anything {
+        effects.push(emit.effect(Operation::Read, None, "select"));
+    }
+    effects.extend(own);
+}
+
+fn classify(
+    statement: &Statement,
+    emit: &Emit<'_>,
+    out: &mut Vec<Effect>,
+    written: &mut BTreeSet<String>,
+    notes: &mut Vec<String>,
+) {
+    let mut push = |operation: Operation, table: Option<String>, kind: &str, ddl: bool, unbounded: bool| {
+        if let Some(t) = &table {
+            written.insert(t.clone());
+        }
+        let mut effect = emit.effect(operation, table.as_deref(), kind);
+        if ddl {
+            tag(&mut effect, "ddl");
+        }
+        effect.unbounded = unbounded;
+        out.push(effect);
+    };
+    match statement {
+        Statement::Query(_) => {}
+        Statement::Insert(insert) => {
+            let table = match &insert.table {
+                TableObject::TableName(name) => Some(table_name(name)),
+                _ => None,
+            };
+            push(Operation::Create, table, "insert", false, false);
+        }
+        Statement::Update(update) => {
+            let unbounded = is_unbounded(update.selection.as_ref());
+            let table = match &update.table.relation {
+                TableFactor::Table { name, .. } => Some(table_name(name)),
+                _ => None,
+            };
+            push(Operation::Update, table, "update", false, unbounded);
+        }
+        Statement::Delete(delete) => {
+            let unbounded = is_unbounded(delete.selection.as_ref());
+            let mut tables: Vec<String> = delete.tables.iter().map(table_name).collect();
+            if tables.is_empty() {
+                let from = match &delete.from {
+                    FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
+                };
+                for item in from {
+                    if let TableFactor::Table { name, .. } = &item.relation {
+                        tables.push(table_name(name));
+                    }
+                }
+            }
+            if tables.is_empty() {
+                push(Operation::Delete, None, "delete", false, unbounded);
+            }
+            for table in tables {
+                push(Operation::Delete, Some(table), "delete", false, unbounded);
+            }
+        }
+        Statement::Merge(merge) => {
+            let table = match &merge.table {
+                TableFactor::Table { name, .. } => Some(table_name(name)),
+                _ => None,
+            };
+            push(Operation::Update, table, "merge", false, false);
+        }
+        Statement::Truncate(truncate) => {
+            for target in &truncate.table_names {
+                push(Operation::Delete, Some(table_name(&target.name)), "truncate", true, true);
+            }
+        }
+        Statement::Drop {
+            object_type, names, ..
+        } => {
+            let kind = object_type.to_string().to_ascii_lowercase();
+            let whole = matches!(kind.as_str(), "schema" | "database");
+            for name in names {
+                let table = if whole { None } else { Some(table_name(name)) };
+                let mut effect_kind = String::from("drop");
+                if !kind.is_empty() {
+                    effect_kind = format!("drop_{}", kind.replace(' ', "_"));
+                }
+                push(Operation::Delete, table, &effect_kind, true, whole);
+            }
+        }
+        Statement::AlterTable(alter) => {
+            push(Operation::Update, Some(table_name(&alter.name)), "alter", true, false);
+        }
+        Statement::CreateTable(create) => {
+            push(Operation::Create, Some(table_name(&create.name)), "create", true, false);
+        }
+        Statement::Explain { .. } => {}
+        other => {
+            let text = other.to_string();
+            let keyword = text
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            match keyword.as_str() {
+                "CREATE" => push(Operation::Create, None, "create", true, false),
+                "ALTER" => push(Operation::Update, None, "alter", true, false),
+                "DROP" => push(Operation::Delete, None, "drop", true, true),
+                "GRANT" | "REVOKE" => push(Operation::PermissionChange, None, &keyword.to_ascii_lowercase(), false, false),
+                "SET" | "SHOW" | "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT"
+                | "RELEASE" | "USE" | "DESCRIBE" | "DESC" | "PREPARE" | "DEALLOCATE" | "LISTEN"
+                | "UNLISTEN" | "NOTIFY" | "DISCARD" | "RESET" | "FETCH" | "CLOSE" | "ANALYZE"
+                | "VACUUM" => {}
+                _ => {
+                    notes.push(format!("SQL statement not analysed: {}", clip(&text)));
+                    let (resource, environment) = sql_target(emit.url, None, emit.envs);
+                    let mut effect = opaque(Operation::Execute, resource);
+                    effect.environment = environment;
+                    attr(&mut effect, "statement", keyword.to_ascii_lowercase());
+                    effect.evidence = Some(emit.evidence.clone());
+                    out.push(effect);
+                }
+            }
+        }
+    }
+}
+
+/// A `WHERE` that bounds nothing: absent, or always true.
+fn is_unbounded(selection: Option<&Expr>) -> bool {
+    match selection {
+        None => true,
+        Some(expr) => constant(expr) == Some(Const::Bool(true)),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Const {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    Null,
+}
+
+/// Evaluates an expression that does not depend on any row; `None` when it does.
+fn constant(expr: &Expr) -> Option<Const> {
+    match expr {
+        Expr::Nested(inner) => constant(inner),
+        Expr::Value(value) => match &value.value {
+            Value::Boolean(b) => Some(Const::Bool(*b)),
+            Value::Number(n, _) => n.parse().ok().map(Const::Number),
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(Const::Text(s.clone())),
+            Value::Null => Some(Const::Null),
+            _ => None,
+        },
+        Expr::UnaryOp { op: UnaryOperator::Not, expr } => match constant(expr)? {
+            Const::Bool(b) => Some(Const::Bool(!b)),
+            _ => None,
+        },
+        Expr::IsNull(inner) => constant(inner).map(|c| Const::Bool(c == Const::Null)),
+        Expr::IsNotNull(inner) => {
+            // A column compared with itself is not constant, but a literal is.
+            constant(inner).map(|c| Const::Bool(c != Const::Null))
+        }
+        Expr::IsTrue(inner) => constant(inner).map(|c| Const::Bool(truthy(&c))),
+        Expr::BinaryOp { left, op, right } => {
+            match op {
+                BinaryOperator::Or => {
+                    let l = constant(left);
+                    let r = constant(right);
+                    if l.as_ref().is_some_and(truthy) || r.as_ref().is_some_and(truthy) {
+                        return Some(Const::Bool(true));
+                    }
+                    match (l, r) {
+                        (Some(a), Some(b)) => Some(Const::Bool(truthy(&a) || truthy(&b))),
+                        _ => None,
+                    }
+                }
+                BinaryOperator::And => {
+                    let (a, b) = (constant(left)?, constant(right)?);
+                    Some(Const::Bool(truthy(&a) && truthy(&b)))
+                }
+                BinaryOperator::Eq
+                | BinaryOperator::NotEq
+                | BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq => {
+                    // `col = col` holds for every non-null row.
+                    if left == right && is_plain_column(left) {
+                        return Some(Const::Bool(matches!(
+                            op,
+                            BinaryOperator::Eq | BinaryOperator::LtEq | BinaryOperator::GtEq
+                        )));
+                    }
+                    let (a, b) = (constant(left)?, constant(right)?);
+                    let ordering = match (&a, &b) {
+                        (Const::Number(x), Const::Number(y)) => x.partial_cmp(y)?,
+                        (Const::Text(x), Const::Text(y)) => x.cmp(y),
+                        (Const::Bool(x), Const::Bool(y)) => x.cmp(y),
+                        (Const::Number(x), Const::Text(y)) | (Const::Text(y), Const::Number(x)) => {
+                            let y: f64 = y.parse().ok()?;
+                            x.partial_cmp(&y)?
+                        }
+                        _ => return None,
+                    };
+                    use std::cmp::Ordering::*;
+                    Some(Const::Bool(match op {
+                        BinaryOperator::Eq => ordering == Equal,
+                        BinaryOperator::NotEq => ordering != Equal,
+                        BinaryOperator::Lt => ordering == Less,
+                        BinaryOperator::LtEq => ordering != Greater,
+                        BinaryOperator::Gt => ordering == Greater,
+                        _ => ordering != Less,
+                    }))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn is_plain_column(expr: &Expr) -> bool {
+    matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+}
+
+fn truthy(value: &Const) -> bool {
+    match value {
+        Const::Bool(b) => *b,
+        Const::Number(n) => *n != 0.0,
+        Const::Text(t) => t.parse::<f64>().is_ok_and(|n| n != 0.0),
+        Const::Null => false,
+    }
+}
