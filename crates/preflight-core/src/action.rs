@@ -25,7 +25,7 @@ pub struct Action {
     /// The tool the agent wants to call: `Bash`, `aws.api`, `mcp__filesystem__write_file`, …
     pub tool: String,
     /// The tool's raw input, exactly as the agent produced it.
-    #[serde(default)]
+    #[serde(default, serialize_with = "serialize_sorted")]
     pub input: Value,
     /// The agent's reasoning for this action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -270,10 +270,12 @@ impl Action {
     /// sorted, no insignificant white space). Stable under field reordering; any change to
     /// any field changes it.
     pub fn digest(&self) -> ActionDigest {
-        let value = serde_json::to_value(self).unwrap_or(Value::Null);
-        let mut canonical = String::with_capacity(256);
-        write_canonical(&value, &mut canonical);
-        ActionDigest(Sha256::digest(canonical.as_bytes()).into())
+        let mut hasher = HashWriter(Sha256::new());
+        // Struct fields serialize in declaration order and maps are sorted (see
+        // `serialize_sorted`), so the bytes are canonical without building a string first.
+        // Serializing plain data into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut hasher, self);
+        ActionDigest(hasher.0.finalize().into())
     }
 
     /// Whether the agent declared a scope or blast radius at all.
@@ -310,35 +312,59 @@ fn split_position(message: &str) -> (String, Option<usize>, Option<usize>) {
     (message.to_string(), None, None)
 }
 
-/// Writes `value` as canonical JSON: keys sorted by their UTF-8 bytes, whatever the map
-/// implementation in use.
+/// Feeds serialized bytes into a hash.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Serializes a JSON value with object keys sorted by their UTF-8 bytes, whatever map
+/// implementation `serde_json` was built with (`preserve_order` keeps insertion order).
+fn serialize_sorted<S: serde::Serializer>(value: &Value, serializer: S) -> Result<S::Ok, S::Error> {
+    Sorted(value).serialize(serializer)
+}
+
+struct Sorted<'a>(&'a Value);
+
+impl Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                let mut out = serializer.serialize_map(Some(entries.len()))?;
+                for (key, item) in entries {
+                    out.serialize_entry(key, &Sorted(item))?;
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Sorted(item))?;
+                }
+                out.end()
+            }
+            scalar => scalar.serialize(serializer),
+        }
+    }
+}
+
+/// Appends `value` as canonical JSON to `out`: object keys sorted by their UTF-8 bytes at
+/// every level, no insignificant white space — whatever map implementation is in use.
 pub fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(item, out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
+    // Serializing a JSON value into a string cannot fail.
+    if let Ok(text) = serde_json::to_string(&Sorted(value)) {
+        out.push_str(&text);
     }
 }
 

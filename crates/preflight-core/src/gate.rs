@@ -362,18 +362,42 @@ impl Gate {
             u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         );
 
+        let Proposal {
+            action,
+            digest,
+            inspection,
+        } = proposal;
+        let agent = action.agent.id.clone();
+        let tool = action.tool.clone();
+        // Only an escalation to a person needs a second copy of the action.
+        let request = match (verdict.decision, &inner.approver) {
+            (Decision::Escalate, Some(_)) => {
+                let now = Timestamp::now();
+                Some(ApprovalRequest {
+                    id: new_id(),
+                    proposal_id: proposal_id.clone(),
+                    digest,
+                    action: action.clone(),
+                    inspection: inspection.clone(),
+                    verdict: verdict.clone(),
+                    requested_at: now,
+                    expires_at: now.plus(inner.approval_ttl),
+                })
+            }
+            _ => None,
+        };
         let event = |kind: AuditKind| AuditEvent {
             proposal_id: proposal_id.clone(),
-            digest: proposal.digest,
+            digest,
             at: Timestamp::now(),
-            agent: proposal.action.agent.id.clone(),
-            tool: proposal.action.tool.clone(),
+            agent: agent.clone(),
+            tool: tool.clone(),
             kind,
         };
         let mut events = vec![
             event(AuditKind::Proposed {
-                action: Box::new(proposal.action.clone()),
-                inspection: proposal.inspection.clone().map(Box::new),
+                action: Box::new(action),
+                inspection: inspection.clone().map(Box::new),
             }),
             event(AuditKind::Verified {
                 verdict: Box::new(verdict.clone()),
@@ -384,30 +408,19 @@ impl Gate {
         let (decision, message) = match verdict.decision {
             Decision::Allow => (Decision::Allow, String::new()),
             Decision::Deny | Decision::Abstain => (Decision::Deny, verdict.summary()),
-            Decision::Escalate => match &inner.approver {
-                None => (
+            Decision::Escalate => match (&inner.approver, &request) {
+                (None, _) | (_, None) => (
                     Decision::Escalate,
                     format!("{} (no approver is configured)", verdict.summary()),
                 ),
-                Some(approver) => {
-                    let now = Timestamp::now();
-                    let request = ApprovalRequest {
-                        id: new_id(),
-                        proposal_id: proposal_id.clone(),
-                        digest: proposal.digest,
-                        action: proposal.action.clone(),
-                        inspection: proposal.inspection.clone(),
-                        verdict: verdict.clone(),
-                        requested_at: now,
-                        expires_at: now.plus(inner.approval_ttl),
-                    };
+                (Some(approver), Some(request)) => {
                     events.push(event(AuditKind::ApprovalRequested {
                         request_id: request.id.clone(),
                         expires_at: request.expires_at,
                     }));
                     // The request is on record before anyone is asked.
                     inner.audit.append(&std::mem::take(&mut events)).await?;
-                    let answer = ask(approver.as_ref(), &request, inner.approval_ttl).await;
+                    let answer = ask(approver.as_ref(), request, inner.approval_ttl).await;
                     events.push(event(AuditKind::ApprovalDecided {
                         approval: answer.clone(),
                     }));
@@ -436,7 +449,7 @@ impl Gate {
             let permit = Permit {
                 id: new_id(),
                 proposal_id: proposal_id.clone(),
-                digest: proposal.digest,
+                digest,
                 expires_at: Timestamp::now().plus(inner.permit_ttl),
                 ledger: Arc::clone(&inner.ledger),
             };
@@ -464,10 +477,10 @@ impl Gate {
         }
         Ok(Checked {
             proposal_id,
-            digest: proposal.digest,
-            agent: proposal.action.agent.id,
-            tool: proposal.action.tool,
-            inspection: proposal.inspection,
+            digest,
+            agent,
+            tool,
+            inspection,
             verdict,
             approval,
             decision,

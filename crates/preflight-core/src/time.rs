@@ -3,6 +3,7 @@
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -46,21 +47,36 @@ impl fmt::Display for Timestamp {
 
 /// A new random 128-bit identifier as 32 lowercase hex digits.
 ///
-/// Unique within and across processes: it mixes the clock, a process-wide counter and the
-/// standard library's randomly keyed hasher. Not a secret: never use it as a credential.
+/// Unique within and across processes: a per-process random key (from the standard library's
+/// randomly keyed hasher, mixed with the clock and the process id) and a counter, through a
+/// bijective mixer. Not a secret: never use it as a credential.
 pub fn new_id() -> String {
+    static KEY: OnceLock<(u64, u64)> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let (high_key, low_key) = *KEY.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let mut high = RandomState::new().build_hasher();
+        high.write_u128(nanos);
+        high.write_u32(std::process::id());
+        let mut low = RandomState::new().build_hasher();
+        low.write_u64(high.finish());
+        (high.finish(), low.finish())
+    });
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mut high = RandomState::new().build_hasher();
-    high.write_u128(nanos);
-    high.write_u64(count);
-    high.write_u32(std::process::id());
-    let mut low = RandomState::new().build_hasher();
-    low.write_u64(count);
-    low.write_u128(nanos);
-    format!("{:016x}{:016x}", high.finish(), low.finish())
+    format!(
+        "{:016x}{:016x}",
+        mix(high_key ^ count),
+        mix(low_key.wrapping_add(count))
+    )
+}
+
+/// SplitMix64's finaliser: a bijection on u64, so distinct counters give distinct ids.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
