@@ -1,0 +1,1188 @@
+//! [`AuditStore`]: the audit trail, the approval queue and the fleet limits in one database.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use preflight_core::{
+    Approval, ApprovalDecision, ApprovalRequest, ApprovalStatus, ApprovalStore, AuditEvent,
+    AuditSink, FleetLimits, QueueChange, QueuedApproval, StoreError, Timestamp,
+};
+use sqlx::QueryBuilder;
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+
+use crate::error::AuditError;
+use crate::record::{
+    Filter, GENESIS, Hash, Prepared, StoredRecord, chain_hash, checkpoint_message, to_hash,
+    to_hex,
+};
+use crate::verify::{
+    RawCheckpoint, RawRow, RowCheck, Tamper, VerifyReport, check_checkpoint, check_row,
+    classify_unlinked,
+};
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("preflight-audit needs at least one backend: enable `sqlite` or `postgres`");
+
+/// The PostgreSQL channel queue changes are announced on.
+pub const NOTIFY_CHANNEL: &str = "preflight_approvals";
+
+/// Rows read per round trip when walking or exporting the trail.
+const PAGE: i64 = 2_000;
+
+/// Rows per multi-row insert (well under either database's limit on bound parameters).
+const INSERT_CHUNK: usize = 400;
+
+/// Which database a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    /// A local SQLite file in WAL mode.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+#[derive(Clone)]
+enum Backend {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool, `Db` to its database type and
+/// `BEGIN` to the statement that opens a writing transaction (SQLite takes the write lock at
+/// once so that a read inside the transaction can never go stale).
+macro_rules! on_pool {
+    ($backend:expr, $pool:ident => $body:expr) => {
+        match $backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite($pool) => {
+                #[allow(dead_code)]
+                type Db = sqlx::Sqlite;
+                #[allow(dead_code)]
+                const BEGIN: &str = "BEGIN IMMEDIATE";
+                #[allow(dead_code)]
+                const IS_POSTGRES: bool = false;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres($pool) => {
+                #[allow(dead_code)]
+                type Db = sqlx::Postgres;
+                #[allow(dead_code)]
+                const BEGIN: &str = "BEGIN";
+                #[allow(dead_code)]
+                const IS_POSTGRES: bool = true;
+                $body
+            }
+        }
+    };
+}
+
+/// Builds an [`AuditStore`]: the URL, and optionally a signing key for checkpoints.
+pub struct AuditStoreBuilder {
+    url: String,
+    signing_key: Option<SigningKey>,
+    checkpoint_every: u64,
+    max_batch: usize,
+    max_connections: u32,
+    poll_interval: Duration,
+}
+
+impl fmt::Debug for AuditStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditStoreBuilder")
+            .field("url", &redact(&self.url))
+            .field("signing", &self.signing_key.is_some())
+            .field("checkpoint_every", &self.checkpoint_every)
+            .field("max_batch", &self.max_batch)
+            .finish()
+    }
+}
+
+impl AuditStoreBuilder {
+    /// Signs a checkpoint of the chain every `every` records, and the chain's head after each
+    /// commit, with `key`; `verify` then detects a truncated tail.
+    pub fn with_signing_key(mut self, key: SigningKey, every: u64) -> Self {
+        self.signing_key = Some(key);
+        self.checkpoint_every = every;
+        self
+    }
+
+    /// Reads a signing key from 64 hex digits (its 32-byte seed).
+    pub fn with_signing_key_hex(self, hex: &str, every: u64) -> Result<Self, AuditError> {
+        let bytes = from_hex(hex.trim())
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| AuditError::Key("expected 64 hexadecimal digits".into()))?;
+        Ok(self.with_signing_key(SigningKey::from_bytes(&bytes), every))
+    }
+
+    /// At most this many records committed in one transaction (default 4096).
+    pub fn with_max_batch(mut self, records: usize) -> Self {
+        self.max_batch = records.max(1);
+        self
+    }
+
+    /// At most this many database connections (default 8).
+    pub fn with_max_connections(mut self, connections: u32) -> Self {
+        self.max_connections = connections.max(2);
+        self
+    }
+
+    /// How often a SQLite store looks for queue changes made by other processes (default
+    /// 200 ms). PostgreSQL is told by NOTIFY instead.
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Connects (creating a SQLite file when missing), brings the schema up to date and starts
+    /// the background writer. Must be called within a Tokio runtime.
+    pub async fn build(self) -> Result<AuditStore, AuditError> {
+        let backend = connect(&self.url, self.max_connections).await?;
+        let (writer_tx, writer_rx) = mpsc::channel::<Job>(8_192);
+        let (changes, _) = broadcast::channel(1_024);
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let poke = Arc::new(Notify::new());
+        let verifying_key = self.signing_key.as_ref().map(SigningKey::verifying_key);
+        tokio::spawn(writer(
+            backend.clone(),
+            writer_rx,
+            self.signing_key,
+            self.checkpoint_every,
+            self.max_batch,
+        ));
+        start_change_feed(
+            &backend,
+            changes.clone(),
+            shutdown_rx,
+            Arc::clone(&poke),
+            self.poll_interval,
+        )
+        .await?;
+        Ok(AuditStore {
+            inner: Arc::new(Inner {
+                backend,
+                writer: writer_tx,
+                changes,
+                poke,
+                verifying_key,
+                checkpoint_every: self.checkpoint_every,
+                _shutdown: shutdown_tx,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    backend: Backend,
+    writer: mpsc::Sender<Job>,
+    changes: broadcast::Sender<QueueChange>,
+    poke: Arc<Notify>,
+    verifying_key: Option<VerifyingKey>,
+    checkpoint_every: u64,
+    /// Dropped with the store: stops the change feed.
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// The audit trail, the approval queue and the fleet-wide limits, in SQLite or PostgreSQL.
+///
+/// Implements [`AuditSink`], [`ApprovalStore`] and [`FleetLimits`]. Cheap to clone: clones
+/// share the connection pool and the background writer, which batches concurrent appends into
+/// one transaction (group commit) and answers each only once its batch is committed.
+#[derive(Clone)]
+pub struct AuditStore {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for AuditStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditStore")
+            .field("backend", &self.backend())
+            .field("signing", &self.inner.verifying_key.is_some())
+            .finish()
+    }
+}
+
+impl AuditStore {
+    /// Opens the store at `url`: `sqlite://path/to/audit.db` (a file, created when missing,
+    /// in WAL mode) or `postgres://user:password@host:port/database`.
+    pub async fn open(url: &str) -> Result<Self, AuditError> {
+        Self::builder(url).build().await
+    }
+
+    /// A builder for a store at `url`, to add a signing key or tune batching.
+    pub fn builder(url: impl Into<String>) -> AuditStoreBuilder {
+        AuditStoreBuilder {
+            url: url.into(),
+            signing_key: None,
+            checkpoint_every: 0,
+            max_batch: 4_096,
+            max_connections: 8,
+            poll_interval: Duration::from_millis(200),
+        }
+    }
+
+    /// Which database this store uses.
+    pub fn backend(&self) -> BackendKind {
+        on_pool!(&self.inner.backend, _pool => {
+            if IS_POSTGRES { BackendKind::Postgres } else { BackendKind::Sqlite }
+        })
+    }
+
+    /// The key checkpoints are verified with, when the store signs them.
+    pub fn verifying_key(&self) -> Option<VerifyingKey> {
+        self.inner.verifying_key
+    }
+
+    /// Walks the whole chain and reports the first record altered, removed or reordered, and
+    /// a truncated tail where the head or a signed checkpoint shows one. Signatures are
+    /// checked against the store's own key when it has one.
+    pub async fn verify(&self) -> Result<VerifyReport, AuditError> {
+        self.verify_with_key(self.inner.verifying_key.as_ref()).await
+    }
+
+    /// Like [`AuditStore::verify`], checking signatures against `key` (when `None`, against
+    /// the public key stored beside each checkpoint, which only shows accidental damage).
+    pub async fn verify_with_key(
+        &self,
+        key: Option<&VerifyingKey>,
+    ) -> Result<VerifyReport, AuditError> {
+        let mut expected_seq: u64 = 1;
+        let mut prev: Hash = GENESIS;
+        let mut records: u64 = 0;
+        let mut problem = None;
+        let mut after = i64::MIN;
+        'walk: loop {
+            let rows = self.rows_after(after, PAGE).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.seq;
+            for row in &rows {
+                records += 1;
+                match check_row(expected_seq, &prev, row) {
+                    RowCheck::Ok(hash) => {
+                        prev = hash;
+                        expected_seq = expected_seq.saturating_add(1);
+                    }
+                    RowCheck::Problem(tamper) => {
+                        problem = Some(tamper);
+                        break 'walk;
+                    }
+                    RowCheck::Unlinked { prev: link } => {
+                        let found = self.seq_with_hash(&link).await?;
+                        problem = Some(classify_unlinked(row, &link, found));
+                        break 'walk;
+                    }
+                }
+            }
+        }
+        let last_seq = expected_seq - 1;
+        let (head_seq, head_hash, head_signature) = self.head().await?;
+        if problem.is_none() {
+            problem = check_head(last_seq, &prev, head_seq, &head_hash, head_signature, key);
+        }
+        let checkpoints = self.checkpoints().await?;
+        if problem.is_none() {
+            problem = self
+                .check_checkpoints(&checkpoints, last_seq, key)
+                .await?;
+        }
+        Ok(VerifyReport {
+            records,
+            last_seq,
+            head_hash: (last_seq > 0).then(|| to_hex(&prev)),
+            checkpoints: checkpoints.len() as u64,
+            trusted_key: key.is_some(),
+            problem,
+        })
+    }
+
+    async fn check_checkpoints(
+        &self,
+        checkpoints: &[RawCheckpoint],
+        last_seq: u64,
+        key: Option<&VerifyingKey>,
+    ) -> Result<Option<Tamper>, AuditError> {
+        for checkpoint in checkpoints {
+            let hash = self.hash_at(checkpoint.seq).await?;
+            if let Some(tamper) = check_checkpoint(checkpoint, hash.as_deref(), last_seq, key) {
+                return Ok(Some(tamper));
+            }
+        }
+        // With the signing key at hand, every N-th record must carry a checkpoint.
+        let every = self.inner.checkpoint_every;
+        if key.is_some() && every > 0 {
+            let mut expected = every;
+            let mut present = checkpoints.iter().filter_map(|c| u64::try_from(c.seq).ok());
+            let mut next = present.next();
+            while expected <= last_seq {
+                match next {
+                    Some(seq) if seq == expected => next = present.next(),
+                    Some(seq) if seq < expected => {
+                        next = present.next();
+                        continue;
+                    }
+                    _ => {
+                        return Ok(Some(Tamper::BadCheckpoint {
+                            seq: expected,
+                            detail: "the checkpoint is missing".into(),
+                        }));
+                    }
+                }
+                expected += every;
+            }
+        }
+        Ok(None)
+    }
+
+    /// The last `n` records, oldest first.
+    pub async fn tail(&self, n: usize) -> Result<Vec<StoredRecord>, AuditError> {
+        let limit = i64::try_from(n).unwrap_or(i64::MAX);
+        let mut rows: Vec<RawRow> = on_pool!(&self.inner.backend, pool => {
+            sqlx::query_as(
+                "SELECT seq, at_ms, proposal_id, digest, agent, tool, kind, decision, body, \
+                 prev_hash, hash FROM audit_records ORDER BY seq DESC LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.reverse();
+        rows.iter().map(to_record).collect()
+    }
+
+    /// The records passing `filter`, oldest first.
+    pub async fn query(&self, filter: &Filter) -> Result<Vec<StoredRecord>, AuditError> {
+        let rows: Vec<RawRow> = on_pool!(&self.inner.backend, pool => {
+            let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(
+                "SELECT seq, at_ms, proposal_id, digest, agent, tool, kind, decision, body, \
+                 prev_hash, hash FROM audit_records WHERE 1 = 1",
+            );
+            if let Some(agent) = &filter.agent {
+                q.push(" AND agent = ").push_bind(agent.clone());
+            }
+            if let Some(tool) = &filter.tool {
+                q.push(" AND tool = ").push_bind(tool.clone());
+            }
+            if let Some(decision) = filter.decision {
+                q.push(" AND decision = ").push_bind(decision.as_str());
+            }
+            if let Some(kind) = &filter.kind {
+                q.push(" AND kind = ").push_bind(kind.clone());
+            }
+            if let Some(proposal) = &filter.proposal_id {
+                q.push(" AND proposal_id = ").push_bind(proposal.clone());
+            }
+            if let Some(since) = filter.since {
+                q.push(" AND at_ms >= ").push_bind(millis(since));
+            }
+            if let Some(until) = filter.until {
+                q.push(" AND at_ms < ").push_bind(millis(until));
+            }
+            if let Some(after) = filter.after_seq {
+                q.push(" AND seq > ").push_bind(i64::try_from(after).unwrap_or(i64::MAX));
+            }
+            q.push(" ORDER BY seq");
+            if let Some(limit) = filter.limit {
+                q.push(" LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+            }
+            q.build_query_as().fetch_all(pool).await?
+        });
+        rows.iter().map(to_record).collect()
+    }
+
+    /// Writes the records passing `filter` to `writer` as JSON Lines, one OpenTelemetry-style
+    /// log record per line (see [`StoredRecord::to_otel`]); returns how many were written.
+    pub async fn export_jsonl<W: std::io::Write + Send>(
+        &self,
+        mut writer: W,
+        filter: &Filter,
+    ) -> Result<u64, AuditError> {
+        let mut page = filter.clone();
+        let mut left = filter.limit.unwrap_or(usize::MAX);
+        let mut written = 0u64;
+        while left > 0 {
+            page.limit = Some(left.min(PAGE as usize));
+            let records = self.query(&page).await?;
+            let Some(last) = records.last() else { break };
+            page.after_seq = Some(last.seq);
+            left = left.saturating_sub(records.len());
+            for record in &records {
+                serde_json::to_writer(&mut writer, &record.to_otel())
+                    .map_err(|e| AuditError::Io(e.to_string()))?;
+                writer
+                    .write_all(b"\n")
+                    .map_err(|e| AuditError::Io(e.to_string()))?;
+                written += 1;
+            }
+        }
+        writer.flush().map_err(|e| AuditError::Io(e.to_string()))?;
+        Ok(written)
+    }
+
+    /// Appends records and returns once they are committed, with the sequence numbers
+    /// assigned; the same as [`AuditSink::append`] with this crate's error.
+    pub async fn append_events(&self, events: &[AuditEvent]) -> Result<(), AuditError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let records = events
+            .iter()
+            .map(Prepared::new)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|message| AuditError::Unreadable {
+                row: "new record".into(),
+                message,
+            })?;
+        let (done, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(Job { records, done })
+            .await
+            .map_err(|_| AuditError::WriterStopped)?;
+        answer.await.map_err(|_| AuditError::WriterStopped)?
+    }
+
+    async fn rows_after(&self, after: i64, limit: i64) -> Result<Vec<RawRow>, AuditError> {
+        Ok(on_pool!(&self.inner.backend, pool => {
+            sqlx::query_as(
+                "SELECT seq, at_ms, proposal_id, digest, agent, tool, kind, decision, body, \
+                 prev_hash, hash FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    async fn seq_with_hash(&self, hash: &Hash) -> Result<Option<u64>, AuditError> {
+        let seq: Option<i64> = on_pool!(&self.inner.backend, pool => {
+            sqlx::query_scalar("SELECT seq FROM audit_records WHERE hash = $1 LIMIT 1")
+                .bind(hash.to_vec())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(seq.and_then(|s| u64::try_from(s).ok()))
+    }
+
+    async fn hash_at(&self, seq: i64) -> Result<Option<Vec<u8>>, AuditError> {
+        Ok(on_pool!(&self.inner.backend, pool => {
+            sqlx::query_scalar("SELECT hash FROM audit_records WHERE seq = $1")
+                .bind(seq)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    async fn head(&self) -> Result<(i64, Vec<u8>, Option<Vec<u8>>), AuditError> {
+        let head: Option<(i64, Vec<u8>, Option<Vec<u8>>)> = on_pool!(&self.inner.backend, pool => {
+            sqlx::query_as("SELECT seq, hash, signature FROM audit_head WHERE id = 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        // A missing head row is itself tampering; report it as an empty head.
+        Ok(head.unwrap_or((0, GENESIS.to_vec(), None)))
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<RawCheckpoint>, AuditError> {
+        Ok(on_pool!(&self.inner.backend, pool => {
+            sqlx::query_as(
+                "SELECT seq, hash, public_key, signature FROM audit_checkpoints ORDER BY seq",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    async fn announce_local(&self) {
+        self.inner.poke.notify_one();
+    }
+}
+
+fn check_head(
+    last_seq: u64,
+    last_hash: &Hash,
+    head_seq: i64,
+    head_hash: &[u8],
+    head_signature: Option<Vec<u8>>,
+    key: Option<&VerifyingKey>,
+) -> Option<Tamper> {
+    let head_seq = u64::try_from(head_seq).unwrap_or(0);
+    if let Some(key) = key {
+        let signed = head_signature
+            .as_deref()
+            .and_then(|s| ed25519_dalek::Signature::from_slice(s).ok())
+            .zip(to_hash(head_hash))
+            .is_some_and(|(signature, hash)| {
+                key.verify_strict(&checkpoint_message(head_seq, &hash), &signature)
+                    .is_ok()
+            });
+        if !signed && head_seq > 0 {
+            return Some(Tamper::BadCheckpoint {
+                seq: head_seq,
+                detail: "the head's signature does not verify".into(),
+            });
+        }
+    }
+    if head_seq > last_seq {
+        return Some(Tamper::Truncated {
+            last_present: last_seq,
+            expected: head_seq,
+            evidence: "the chain's head".into(),
+        });
+    }
+    if head_seq < last_seq {
+        return Some(Tamper::Altered {
+            seq: head_seq + 1,
+            detail: "records follow the chain's recorded head".into(),
+        });
+    }
+    if head_seq > 0 && head_hash != last_hash.as_slice() {
+        return Some(Tamper::Altered {
+            seq: head_seq,
+            detail: "its hash differs from the chain's recorded head".into(),
+        });
+    }
+    None
+}
+
+fn to_record(row: &RawRow) -> Result<StoredRecord, AuditError> {
+    let unreadable = |message: String| AuditError::Unreadable {
+        row: row.seq.to_string(),
+        message,
+    };
+    let event: AuditEvent = serde_json::from_str(&row.body).map_err(|e| unreadable(e.to_string()))?;
+    Ok(StoredRecord {
+        seq: u64::try_from(row.seq).map_err(|e| unreadable(e.to_string()))?,
+        hash: to_hex(&row.hash),
+        prev_hash: to_hex(&row.prev_hash),
+        decision: crate::record::decision_of(&event.kind),
+        event,
+    })
+}
+
+fn millis(at: Timestamp) -> i64 {
+    i64::try_from(at.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// The URL with any password removed, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(start), Some(at)) if at > start => {
+            let credentials = &url[start + 3..at];
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..start], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn connect(url: &str, max_connections: u32) -> Result<Backend, AuditError> {
+    let invalid = |message: String| AuditError::InvalidUrl {
+        url: redact(url),
+        message,
+    };
+    if url.starts_with("sqlite:") {
+        #[cfg(feature = "sqlite")]
+        {
+            use sqlx::sqlite::{
+                SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+            };
+            use std::str::FromStr as _;
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                return Err(invalid(
+                    "an in-memory database is not shared between connections: use a file".into(),
+                ));
+            }
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| invalid(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: a commit is on disk (not only in the OS cache) before append returns.
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(30));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .connect_with(options)
+                .await?;
+            SQLITE_MIGRATOR.run(&pool).await?;
+            return Ok(Backend::Sqlite(pool));
+        }
+        #[cfg(not(feature = "sqlite"))]
+        return Err(AuditError::BackendDisabled("sqlite".into()));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        {
+            use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+            use std::str::FromStr as _;
+            let options = PgConnectOptions::from_str(url).map_err(|e| invalid(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .connect_with(options)
+                .await?;
+            POSTGRES_MIGRATOR.run(&pool).await?;
+            return Ok(Backend::Postgres(pool));
+        }
+        #[cfg(not(feature = "postgres"))]
+        return Err(AuditError::BackendDisabled("postgres".into()));
+    }
+    Err(invalid(
+        "expected sqlite://path or postgres://user:password@host:port/database".into(),
+    ))
+}
+
+#[cfg(feature = "sqlite")]
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[cfg(feature = "postgres")]
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+// ---------------------------------------------------------------------------------------------
+// Group commit
+
+struct Job {
+    records: Vec<Prepared>,
+    done: oneshot::Sender<Result<(), AuditError>>,
+}
+
+/// The background writer: takes every append waiting, commits them in one transaction, then
+/// answers each. Exits when the store is dropped.
+async fn writer(
+    backend: Backend,
+    mut jobs: mpsc::Receiver<Job>,
+    signing_key: Option<SigningKey>,
+    checkpoint_every: u64,
+    max_batch: usize,
+) {
+    while let Some(first) = jobs.recv().await {
+        let mut count = first.records.len();
+        let mut batch = vec![first];
+        while count < max_batch {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    count += job.records.len();
+                    batch.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let result = write_batch(&backend, &batch, signing_key.as_ref(), checkpoint_every).await;
+        if let Err(error) = &result {
+            tracing::error!(%error, records = count, "audit batch not committed");
+        }
+        for job in batch {
+            let _ = job.done.send(result.clone());
+        }
+    }
+}
+
+struct Chained<'a> {
+    seq: i64,
+    record: &'a Prepared,
+    prev: Hash,
+    hash: Hash,
+}
+
+async fn write_batch(
+    backend: &Backend,
+    batch: &[Job],
+    signing_key: Option<&SigningKey>,
+    checkpoint_every: u64,
+) -> Result<(), AuditError> {
+    let now = millis(Timestamp::now());
+    on_pool!(backend, pool => {
+        let mut tx = pool.begin_with(BEGIN).await?;
+        // Locks the head row: writers in every process sharing the database take turns here.
+        let (head_seq, head_hash): (i64, Vec<u8>) =
+            sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut *tx)
+                .await?;
+        let mut prev = to_hash(&head_hash).ok_or_else(|| AuditError::Unreadable {
+            row: "head".into(),
+            message: "the head hash is not 32 bytes long".into(),
+        })?;
+        let mut seq = head_seq;
+        let mut chained = Vec::with_capacity(batch.iter().map(|j| j.records.len()).sum());
+        let mut checkpoints = Vec::new();
+        for record in batch.iter().flat_map(|job| job.records.iter()) {
+            seq += 1;
+            let position = u64::try_from(seq).unwrap_or(0);
+            let hash = chain_hash(&prev, position, &record.body);
+            if let Some(key) = signing_key {
+                if checkpoint_every > 0 && position % checkpoint_every == 0 {
+                    let signature = key.sign(&checkpoint_message(position, &hash));
+                    checkpoints.push((seq, hash, signature.to_bytes()));
+                }
+            }
+            chained.push(Chained { seq, record, prev, hash });
+            prev = hash;
+        }
+        for chunk in chained.chunks(INSERT_CHUNK) {
+            let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(
+                "INSERT INTO audit_records (seq, at_ms, proposal_id, digest, agent, tool, kind, \
+                 decision, body, prev_hash, hash) ",
+            );
+            q.push_values(chunk, |mut row, c| {
+                row.push_bind(c.seq)
+                    .push_bind(c.record.at_ms)
+                    .push_bind(c.record.proposal_id.as_str())
+                    .push_bind(c.record.digest.as_str())
+                    .push_bind(c.record.agent.as_deref())
+                    .push_bind(c.record.tool.as_str())
+                    .push_bind(c.record.kind)
+                    .push_bind(c.record.decision)
+                    .push_bind(c.record.body.as_str())
+                    .push_bind(c.prev.to_vec())
+                    .push_bind(c.hash.to_vec());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for (cp_seq, hash, signature) in &checkpoints {
+            let public = signing_key.map(|k| k.verifying_key().to_bytes().to_vec());
+            sqlx::query(
+                "INSERT INTO audit_checkpoints (seq, hash, public_key, signature, at_ms) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(*cp_seq)
+            .bind(hash.to_vec())
+            .bind(public.unwrap_or_default())
+            .bind(signature.to_vec())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let head_signature = signing_key.map(|key| {
+            key.sign(&checkpoint_message(u64::try_from(seq).unwrap_or(0), &prev))
+                .to_bytes()
+                .to_vec()
+        });
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, signature = $3 WHERE id = 1")
+            .bind(seq)
+            .bind(prev.to_vec())
+            .bind(head_signature)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+}
+
+#[async_trait]
+impl AuditSink for AuditStore {
+    async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        self.append_events(events).await.map_err(StoreError::from)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Approval queue
+
+#[derive(sqlx::FromRow)]
+struct ApprovalRow {
+    id: String,
+    expires_at: i64,
+    status: String,
+    request: String,
+    approval: Option<String>,
+}
+
+const APPROVAL_COLUMNS: &str = "SELECT id, expires_at, status, request, approval FROM approvals";
+
+fn status_name(status: ApprovalStatus) -> &'static str {
+    match status {
+        ApprovalStatus::Pending => "pending",
+        ApprovalStatus::Approved => "approved",
+        ApprovalStatus::Denied => "denied",
+        ApprovalStatus::Expired => "expired",
+    }
+}
+
+fn to_queued(row: &ApprovalRow, now: Timestamp) -> Result<QueuedApproval, AuditError> {
+    let unreadable = |message: String| AuditError::Unreadable {
+        row: row.id.clone(),
+        message,
+    };
+    let request: ApprovalRequest =
+        serde_json::from_str(&row.request).map_err(|e| unreadable(e.to_string()))?;
+    let approval = row
+        .approval
+        .as_deref()
+        .map(serde_json::from_str::<Approval>)
+        .transpose()
+        .map_err(|e| unreadable(e.to_string()))?;
+    let mut status = match row.status.as_str() {
+        "pending" => ApprovalStatus::Pending,
+        "approved" => ApprovalStatus::Approved,
+        "denied" => ApprovalStatus::Denied,
+        "expired" => ApprovalStatus::Expired,
+        other => return Err(unreadable(format!("unknown status `{other}`"))),
+    };
+    if status == ApprovalStatus::Pending && millis(now) >= row.expires_at {
+        status = ApprovalStatus::Expired;
+    }
+    Ok(QueuedApproval {
+        request,
+        status,
+        approval,
+    })
+}
+
+fn change_payload(change: &QueueChange) -> String {
+    serde_json::to_string(change).unwrap_or_default()
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// Announces a queue change inside the transaction that makes it: NOTIFY on PostgreSQL
+/// (delivered on commit), a row in `approval_changes` on SQLite (polled).
+macro_rules! announce_in {
+    ($tx:expr, $is_postgres:expr, $change:expr) => {{
+        let change: &QueueChange = $change;
+        if $is_postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(NOTIFY_CHANNEL)
+                .bind(change_payload(change))
+                .execute(&mut *$tx)
+                .await
+                .map(|_| ())
+        } else {
+            let (kind, id) = match change {
+                QueueChange::Enqueued { id } => ("enqueued", id),
+                QueueChange::Decided { id } => ("decided", id),
+            };
+            sqlx::query("INSERT INTO approval_changes (kind, id) VALUES ($1, $2)")
+                .bind(kind)
+                .bind(id.as_str())
+                .execute(&mut *$tx)
+                .await
+                .map(|_| ())
+        }
+    }};
+}
+
+impl AuditStore {
+    async fn get_row(&self, id: &str) -> Result<Option<ApprovalRow>, AuditError> {
+        Ok(on_pool!(&self.inner.backend, pool => {
+            sqlx::query_as(&format!("{APPROVAL_COLUMNS} WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    async fn enqueue_request(&self, request: &ApprovalRequest) -> Result<(), AuditError> {
+        let body = serde_json::to_string(request).map_err(|e| AuditError::Unreadable {
+            row: request.id.clone(),
+            message: e.to_string(),
+        })?;
+        let change = QueueChange::Enqueued {
+            id: request.id.clone(),
+        };
+        let result: Result<(), sqlx::Error> = on_pool!(&self.inner.backend, pool => {
+            async {
+                let mut tx = pool.begin_with(BEGIN).await?;
+                sqlx::query(
+                    "INSERT INTO approvals (id, proposal_id, requested_at, expires_at, status, \
+                     request) VALUES ($1, $2, $3, $4, 'pending', $5)",
+                )
+                .bind(&request.id)
+                .bind(&request.proposal_id)
+                .bind(millis(request.requested_at))
+                .bind(millis(request.expires_at))
+                .bind(&body)
+                .execute(&mut *tx)
+                .await?;
+                announce_in!(tx, IS_POSTGRES, &change)?;
+                tx.commit().await
+            }.await
+        });
+        match result {
+            Ok(()) => {
+                self.announce_local().await;
+                Ok(())
+            }
+            Err(error) if is_unique_violation(&error) => Err(AuditError::Conflict(format!(
+                "request {} is already queued",
+                request.id
+            ))),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn decide_request(&self, approval: &Approval) -> Result<QueuedApproval, AuditError> {
+        let now = Timestamp::now();
+        let Some(row) = self.get_row(&approval.request_id).await? else {
+            return Err(AuditError::Conflict(format!(
+                "no request {}",
+                approval.request_id
+            )));
+        };
+        let current = to_queued(&row, now)?;
+        if current.status != ApprovalStatus::Pending {
+            return Err(AuditError::Conflict(format!(
+                "request {} is already {}",
+                approval.request_id,
+                status_name(current.status)
+            )));
+        }
+        approval
+            .binds_to(&current.request)
+            .map_err(AuditError::Conflict)?;
+        let status = match approval.decision {
+            ApprovalDecision::Approved => ApprovalStatus::Approved,
+            ApprovalDecision::Denied => ApprovalStatus::Denied,
+        };
+        let body = serde_json::to_string(approval).map_err(|e| AuditError::Unreadable {
+            row: approval.request_id.clone(),
+            message: e.to_string(),
+        })?;
+        let change = QueueChange::Decided {
+            id: approval.request_id.clone(),
+        };
+        let updated: u64 = on_pool!(&self.inner.backend, pool => {
+            let mut tx = pool.begin_with(BEGIN).await?;
+            // Only a pending, unexpired request changes: of racing decisions one wins.
+            let done = sqlx::query(
+                "UPDATE approvals SET status = $1, approval = $2, decided_at = $3 \
+                 WHERE id = $4 AND status = 'pending' AND expires_at > $5",
+            )
+            .bind(status_name(status))
+            .bind(&body)
+            .bind(millis(approval.decided_at))
+            .bind(&approval.request_id)
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 1 {
+                announce_in!(tx, IS_POSTGRES, &change)?;
+            }
+            tx.commit().await?;
+            done
+        });
+        if updated != 1 {
+            return Err(AuditError::Conflict(format!(
+                "request {} was decided by someone else or expired",
+                approval.request_id
+            )));
+        }
+        self.announce_local().await;
+        Ok(QueuedApproval {
+            request: current.request,
+            status,
+            approval: Some(approval.clone()),
+        })
+    }
+}
+
+/// Feeds `subscribe()`: LISTEN on PostgreSQL, polling `approval_changes` on SQLite.
+async fn start_change_feed(
+    backend: &Backend,
+    changes: broadcast::Sender<QueueChange>,
+    mut shutdown: oneshot::Receiver<()>,
+    poke: Arc<Notify>,
+    interval: Duration,
+) -> Result<(), AuditError> {
+    match backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite(pool) => {
+            let pool = pool.clone();
+            let mut last: i64 =
+                sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM approval_changes")
+                    .fetch_one(&pool)
+                    .await?;
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        () = poke.notified() => {}
+                        () = tokio::time::sleep(interval) => {}
+                    }
+                    let rows: Result<Vec<(i64, String, String)>, _> = sqlx::query_as(
+                        "SELECT seq, kind, id FROM approval_changes WHERE seq > $1 ORDER BY seq",
+                    )
+                    .bind(last)
+                    .fetch_all(&pool)
+                    .await;
+                    let Ok(rows) = rows else { continue };
+                    for (seq, kind, id) in rows {
+                        last = seq;
+                        let change = if kind == "decided" {
+                            QueueChange::Decided { id }
+                        } else {
+                            QueueChange::Enqueued { id }
+                        };
+                        let _ = changes.send(change);
+                    }
+                }
+            });
+            Ok(())
+        }
+        #[cfg(feature = "postgres")]
+        Backend::Postgres(pool) => {
+            let _ = (poke, interval);
+            let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+            listener.listen(NOTIFY_CHANNEL).await?;
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        received = listener.recv() => match received {
+                            Ok(notification) => {
+                                if let Ok(change) =
+                                    serde_json::from_str::<QueueChange>(notification.payload())
+                                {
+                                    let _ = changes.send(change);
+                                }
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "approval queue listener failed; retrying");
+                                tokio::time::sleep(Duration::from_millis(500)).await;
+                            }
+                        }
+                    }
+                }
+            });
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl ApprovalStore for AuditStore {
+    async fn enqueue(&self, request: &ApprovalRequest) -> Result<(), StoreError> {
+        Ok(self.enqueue_request(request).await?)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<QueuedApproval>, StoreError> {
+        let now = Timestamp::now();
+        let row = self.get_row(id).await?;
+        Ok(row.map(|r| to_queued(&r, now)).transpose()?)
+    }
+
+    async fn pending(&self, now: Timestamp) -> Result<Vec<QueuedApproval>, StoreError> {
+        let rows: Vec<ApprovalRow> = on_pool!(&self.inner.backend, pool => {
+            sqlx::query_as(&format!(
+                "{APPROVAL_COLUMNS} WHERE status = 'pending' AND expires_at > $1 \
+                 ORDER BY requested_at, id"
+            ))
+            .bind(millis(now))
+            .fetch_all(pool)
+            .await
+            .map_err(AuditError::from)?
+        });
+        Ok(rows
+            .iter()
+            .map(|r| to_queued(r, now))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn history(&self, limit: usize) -> Result<Vec<QueuedApproval>, StoreError> {
+        let now = Timestamp::now();
+        let rows: Vec<ApprovalRow> = on_pool!(&self.inner.backend, pool => {
+            sqlx::query_as(&format!(
+                "{APPROVAL_COLUMNS} WHERE status <> 'pending' OR expires_at <= $1 \
+                 ORDER BY COALESCE(decided_at, expires_at) DESC, id LIMIT $2"
+            ))
+            .bind(millis(now))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(pool)
+            .await
+            .map_err(AuditError::from)?
+        });
+        Ok(rows
+            .iter()
+            .map(|r| to_queued(r, now))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn decide(&self, approval: &Approval) -> Result<QueuedApproval, StoreError> {
+        Ok(self.decide_request(approval).await?)
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<QueueChange> {
+        self.inner.changes.subscribe()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fleet limits
+
+#[async_trait]
+impl FleetLimits for AuditStore {
+    async fn try_acquire(
+        &self,
+        key: &str,
+        max: u64,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        Ok(self.acquire(key, max, window, now).await?)
+    }
+}
+
+impl AuditStore {
+    async fn acquire(
+        &self,
+        key: &str,
+        max: u64,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<bool, AuditError> {
+        if max == 0 {
+            return Ok(false);
+        }
+        let at = millis(now);
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let since = at.saturating_sub(window_ms);
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        Ok(on_pool!(&self.inner.backend, pool => {
+            let mut tx = pool.begin_with(BEGIN).await?;
+            // Locks the key's row: callers on one key, in any process, take turns.
+            sqlx::query(
+                "INSERT INTO fleet_keys (key, touched) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET touched = excluded.touched",
+            )
+            .bind(key)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM fleet_uses WHERE key = $1 AND at_ms <= $2")
+                .bind(key)
+                .bind(since)
+                .execute(&mut *tx)
+                .await?;
+            let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fleet_uses WHERE key = $1")
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+            let admitted = used < max;
+            if admitted {
+                sqlx::query("INSERT INTO fleet_uses (key, at_ms) VALUES ($1, $2)")
+                    .bind(key)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            admitted
+        }))
+    }
+}

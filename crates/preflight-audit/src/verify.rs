@@ -1,0 +1,331 @@
+//! Walking the chain: what `verify` checks and how it names what it finds.
+
+use std::fmt;
+
+use ed25519_dalek::{Signature, VerifyingKey};
+use preflight_core::AuditEvent;
+use serde::Serialize;
+
+use crate::record::{Hash, Prepared, chain_hash, checkpoint_message, to_hash, to_hex};
+
+/// A record row as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct RawRow {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub proposal_id: String,
+    pub digest: String,
+    pub agent: Option<String>,
+    pub tool: String,
+    pub kind: String,
+    pub decision: Option<String>,
+    pub body: String,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// A checkpoint row as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct RawCheckpoint {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+    pub public_key: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// What `verify` found wrong, located at the first record concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Tamper {
+    /// The record's content, hash or indexed columns were changed after it was written.
+    Altered {
+        /// The record.
+        seq: u64,
+        /// What does not match.
+        detail: String,
+    },
+    /// The record is missing: the sequence jumps over it.
+    Removed {
+        /// The first missing record.
+        seq: u64,
+        /// The next record present.
+        next_present: u64,
+    },
+    /// The record sits at the wrong place: it links to a record that is elsewhere in the trail.
+    Reordered {
+        /// Where the misplaced record was found.
+        seq: u64,
+        /// Where the record it links to sits now.
+        links_to: u64,
+    },
+    /// The record does not link to the one before it: that one was rewritten (and its hash
+    /// recomputed), or records between them were removed and the rest renumbered.
+    BrokenLink {
+        /// The record whose link is broken.
+        seq: u64,
+    },
+    /// Records at the end are missing: the trail ends before a signed checkpoint or the head.
+    Truncated {
+        /// The last record present (0 when none is).
+        last_present: u64,
+        /// The trail reached at least this record.
+        expected: u64,
+        /// What proves it (a signed checkpoint, the head row).
+        evidence: String,
+    },
+    /// A checkpoint's signature does not verify, or it disagrees with the record it signs.
+    BadCheckpoint {
+        /// The record the checkpoint is for.
+        seq: u64,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl Tamper {
+    /// The sequence number of the record the problem is located at.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Tamper::Altered { seq, .. }
+            | Tamper::Removed { seq, .. }
+            | Tamper::Reordered { seq, .. }
+            | Tamper::BrokenLink { seq }
+            | Tamper::BadCheckpoint { seq, .. } => *seq,
+            Tamper::Truncated { last_present, .. } => last_present + 1,
+        }
+    }
+}
+
+impl fmt::Display for Tamper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tamper::Altered { seq, detail } => write!(f, "record {seq} was altered: {detail}"),
+            Tamper::Removed { seq, next_present } => {
+                if *next_present == seq + 1 {
+                    write!(f, "record {seq} was removed")
+                } else {
+                    write!(f, "records {seq} to {} were removed", next_present - 1)
+                }
+            }
+            Tamper::Reordered { seq, links_to } => write!(
+                f,
+                "record {seq} is out of order: it follows the record now at {links_to}"
+            ),
+            Tamper::BrokenLink { seq } => write!(
+                f,
+                "record {seq} does not follow record {}: that record was rewritten, or records \
+                 between them were removed",
+                seq.saturating_sub(1)
+            ),
+            Tamper::Truncated {
+                last_present,
+                expected,
+                evidence,
+            } => write!(
+                f,
+                "the trail was truncated: it ends at record {last_present} but {evidence} \
+                 shows record {expected}"
+            ),
+            Tamper::BadCheckpoint { seq, detail } => {
+                write!(f, "checkpoint at record {seq} is invalid: {detail}")
+            }
+        }
+    }
+}
+
+/// The result of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Records read.
+    pub records: u64,
+    /// The last record's sequence number (0 when empty).
+    pub last_seq: u64,
+    /// The last record's hash, 64 hex digits.
+    pub head_hash: Option<String>,
+    /// Signed checkpoints checked.
+    pub checkpoints: u64,
+    /// Whether checkpoint signatures were checked against a key given by the caller (or the
+    /// store's own signing key) rather than the public key stored beside them.
+    pub trusted_key: bool,
+    /// The first problem found, if any.
+    pub problem: Option<Tamper>,
+}
+
+impl VerifyReport {
+    /// Whether the chain is intact.
+    pub fn is_intact(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.problem {
+            None => write!(
+                f,
+                "intact: {} records, {} signed checkpoints",
+                self.records, self.checkpoints
+            ),
+            Some(problem) => write!(f, "tampered: {problem}"),
+        }
+    }
+}
+
+/// What one row says about the chain.
+pub(crate) enum RowCheck {
+    /// It links and hashes correctly; the chain goes on from this hash.
+    Ok(Hash),
+    /// A definite problem.
+    Problem(Tamper),
+    /// It does not link to the previous record: the caller looks up which record, if any,
+    /// carries `prev` as its hash.
+    Unlinked {
+        /// The row's previous-hash field.
+        prev: Hash,
+    },
+}
+
+/// Checks one row against the walk so far.
+pub(crate) fn check_row(expected_seq: u64, expected_prev: &Hash, row: &RawRow) -> RowCheck {
+    let Ok(seq) = u64::try_from(row.seq) else {
+        return RowCheck::Problem(Tamper::Altered {
+            seq: expected_seq,
+            detail: format!("sequence number {} is negative", row.seq),
+        });
+    };
+    if seq > expected_seq {
+        return RowCheck::Problem(Tamper::Removed {
+            seq: expected_seq,
+            next_present: seq,
+        });
+    }
+    let altered = |detail: &str| {
+        RowCheck::Problem(Tamper::Altered {
+            seq,
+            detail: detail.to_string(),
+        })
+    };
+    let (Some(prev), Some(hash)) = (to_hash(&row.prev_hash), to_hash(&row.hash)) else {
+        return altered("a stored hash is not 32 bytes long");
+    };
+    if prev != *expected_prev {
+        return RowCheck::Unlinked { prev };
+    }
+    if chain_hash(&prev, seq, &row.body) != hash {
+        return altered("its content does not match its hash");
+    }
+    match columns_match(row) {
+        Ok(()) => RowCheck::Ok(hash),
+        Err(detail) => altered(&detail),
+    }
+}
+
+/// Classifies a row that does not link to its predecessor, given where (if anywhere) the
+/// record it links to sits now.
+pub(crate) fn classify_unlinked(row: &RawRow, prev: &Hash, found_at: Option<u64>) -> Tamper {
+    let seq = u64::try_from(row.seq).unwrap_or(0);
+    match found_at {
+        Some(links_to) if links_to != seq.wrapping_sub(1) => Tamper::Reordered { seq, links_to },
+        _ => {
+            let consistent = to_hash(&row.hash)
+                .is_some_and(|hash| chain_hash(prev, seq, &row.body) == hash);
+            if consistent {
+                Tamper::BrokenLink { seq }
+            } else {
+                Tamper::Altered {
+                    seq,
+                    detail: "its link to the previous record was changed".into(),
+                }
+            }
+        }
+    }
+}
+
+/// The indexed columns must say what the hashed body says.
+fn columns_match(row: &RawRow) -> Result<(), String> {
+    let event: AuditEvent = serde_json::from_str(&row.body)
+        .map_err(|e| format!("its content is not a valid record: {e}"))?;
+    let derived = Prepared::new(&event)?;
+    let differs = |column: &str| Err(format!("column `{column}` differs from the hashed record"));
+    if derived.at_ms != row.at_ms {
+        return differs("at_ms");
+    }
+    if derived.proposal_id != row.proposal_id {
+        return differs("proposal_id");
+    }
+    if derived.digest != row.digest {
+        return differs("digest");
+    }
+    if derived.agent != row.agent {
+        return differs("agent");
+    }
+    if derived.tool != row.tool {
+        return differs("tool");
+    }
+    if derived.kind != row.kind {
+        return differs("kind");
+    }
+    if derived.decision != row.decision.as_deref() {
+        return differs("decision");
+    }
+    Ok(())
+}
+
+/// Checks one checkpoint: its signature (against `trusted` when given, else the stored public
+/// key) and, when the record it signs is present, that record's hash.
+pub(crate) fn check_checkpoint(
+    checkpoint: &RawCheckpoint,
+    record_hash: Option<&[u8]>,
+    last_seq: u64,
+    trusted: Option<&VerifyingKey>,
+) -> Option<Tamper> {
+    let seq = u64::try_from(checkpoint.seq).unwrap_or(0);
+    let bad = |detail: &str| {
+        Some(Tamper::BadCheckpoint {
+            seq,
+            detail: detail.to_string(),
+        })
+    };
+    let Some(hash) = to_hash(&checkpoint.hash) else {
+        return bad("its hash is not 32 bytes long");
+    };
+    let key = match trusted {
+        Some(key) => *key,
+        None => {
+            let Ok(bytes) = <[u8; 32]>::try_from(checkpoint.public_key.as_slice()) else {
+                return bad("its public key is not 32 bytes long");
+            };
+            match VerifyingKey::from_bytes(&bytes) {
+                Ok(key) => key,
+                Err(_) => return bad("its public key is invalid"),
+            }
+        }
+    };
+    let Ok(signature) = Signature::from_slice(&checkpoint.signature) else {
+        return bad("its signature is malformed");
+    };
+    if key
+        .verify_strict(&checkpoint_message(seq, &hash), &signature)
+        .is_err()
+    {
+        return bad("its signature does not verify");
+    }
+    if seq > last_seq {
+        return Some(Tamper::Truncated {
+            last_present: last_seq,
+            expected: seq,
+            evidence: format!("a signed checkpoint (hash {})", &to_hex(&hash)[..16]),
+        });
+    }
+    match record_hash {
+        Some(stored) if stored == hash => None,
+        Some(_) => Some(Tamper::Altered {
+            seq,
+            detail: "its hash differs from the signed checkpoint: the chain was rewritten".into(),
+        }),
+        None => Some(Tamper::Removed {
+            seq,
+            next_present: seq + 1,
+        }),
+    }
+}
