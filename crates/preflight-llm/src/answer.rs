@@ -165,7 +165,9 @@ pub fn decision_token_probability(content: &str, tokens: &[TokenLogprob]) -> Opt
         let end = start + token.token.len();
         if offset >= start && offset < end {
             let probability = token.logprob.exp();
-            return probability.is_finite().then_some(probability.clamp(0.0, 1.0));
+            return probability
+                .is_finite()
+                .then_some(probability.clamp(0.0, 1.0));
         }
         start = end;
     }

@@ -8,7 +8,9 @@ mod provider;
 mod transport;
 mod verifier;
 
-pub use answer::{ModelAnswer, ModelDecision, TokenLogprob, answer_schema, decision_token_probability};
+pub use answer::{
+    ModelAnswer, ModelDecision, TokenLogprob, answer_schema, decision_token_probability,
+};
 pub use cache::{CacheKey, VerdictCache};
 pub use error::LlmError;
 pub use prompt::{Prompt, Templates};

@@ -314,8 +314,7 @@ pub fn data_block(proposal: &Proposal) -> String {
         context: &action.context,
         derived: inspection,
         derived_environments: inspection.map(Inspection::environments).unwrap_or_default(),
-        derived_exceeds_declared_blast_radius: match (inspection, &action.declared.blast_radius)
-        {
+        derived_exceeds_declared_blast_radius: match (inspection, &action.declared.blast_radius) {
             (Some(inspection), Some(declared)) => Some(inspection.blast_radius.exceeds(declared)),
             _ => None,
         },
@@ -353,7 +352,12 @@ mod tests {
 
     #[test]
     fn user_template_must_frame_the_data() {
-        for user in ["{{data}}", "{{open}}{{data}}", "{{close}}{{data}}{{open}}", "{{open}}{{data}}{{close}}{{data}}"] {
+        for user in [
+            "{{data}}",
+            "{{open}}{{data}}",
+            "{{close}}{{data}}{{open}}",
+            "{{open}}{{data}}{{close}}{{data}}",
+        ] {
             assert!(Templates::new("s", user).is_err(), "{user}");
         }
         assert!(Templates::new("{{data}}", "{{open}}{{data}}{{close}}").is_err());
@@ -382,8 +386,7 @@ mod tests {
         .unwrap();
         assert_eq!(prompt.boundary, "cafe0123");
         assert!(!prompt.data.contains(&prompt.boundary));
-        let error =
-            render_with_boundaries(&templates, "env", "v1", &p, ["deadbeef".to_string()]);
+        let error = render_with_boundaries(&templates, "env", "v1", &p, ["deadbeef".to_string()]);
         assert!(error.is_err());
     }
 

@@ -5,7 +5,9 @@ use std::str::FromStr;
 
 use serde_json::{Value, json};
 
-use crate::answer::{ModelAnswer, TokenLogprob, answer_schema, decision_token_probability, excerpt};
+use crate::answer::{
+    ModelAnswer, TokenLogprob, answer_schema, decision_token_probability, excerpt,
+};
 use crate::error::{LlmError, config};
 use crate::prompt::Prompt;
 
@@ -81,7 +83,11 @@ pub(crate) struct RequestSettings<'a> {
 }
 
 /// The JSON body of one request.
-pub(crate) fn request_body(provider: Provider, prompt: &Prompt, settings: &RequestSettings<'_>) -> Value {
+pub(crate) fn request_body(
+    provider: Provider,
+    prompt: &Prompt,
+    settings: &RequestSettings<'_>,
+) -> Value {
     let schema = answer_schema();
     match provider {
         Provider::OpenAi => {
@@ -218,7 +224,9 @@ fn parse_anthropic(value: &Value) -> Result<ModelAnswer, LlmError> {
         )));
     };
     if calls.next().is_some() {
-        return Err(LlmError::Malformed("the model called the verdict tool twice".into()));
+        return Err(LlmError::Malformed(
+            "the model called the verdict tool twice".into(),
+        ));
     }
     ModelAnswer::parse_value(call["input"].clone())
 }

@@ -249,7 +249,10 @@ impl LlmVerifierBuilder {
     }
 
     /// As [`from_env`](Self::from_env), reading variables through `lookup`.
-    pub fn from_lookup(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, LlmError> {
+    pub fn from_lookup(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, LlmError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         if self.provider.is_none() {
             if let Some(text) = get(ENV_PROVIDER) {
@@ -273,7 +276,10 @@ impl LlmVerifierBuilder {
         if self.deadline.is_none() {
             if let Some(text) = get(ENV_DEADLINE_MS) {
                 let ms: u64 = text.trim().parse().map_err(|_| {
-                    config(ENV_DEADLINE_MS, format!("`{text}` is not a number of milliseconds"))
+                    config(
+                        ENV_DEADLINE_MS,
+                        format!("`{text}` is not a number of milliseconds"),
+                    )
                 })?;
                 self.deadline = Some(Duration::from_millis(ms));
             }
@@ -291,17 +297,28 @@ impl LlmVerifierBuilder {
         let envelope = self
             .envelope
             .filter(|e| !e.trim().is_empty())
-            .ok_or_else(|| config("envelope", "no envelope given: the model needs the policy to judge against"))?;
+            .ok_or_else(|| {
+                config(
+                    "envelope",
+                    "no envelope given: the model needs the policy to judge against",
+                )
+            })?;
         let base_url = self
             .base_url
             .unwrap_or_else(|| provider.default_base_url().to_string());
         let parsed = reqwest::Url::parse(&base_url)
             .map_err(|e| config("base_url", format!("`{base_url}`: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(config("base_url", format!("`{base_url}`: expected http or https")));
+            return Err(config(
+                "base_url",
+                format!("`{base_url}`: expected http or https"),
+            ));
         }
         if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(config("confidence_threshold", "must be a number from 0 to 1"));
+            return Err(config(
+                "confidence_threshold",
+                "must be a number from 0 to 1",
+            ));
         }
         if self.samples == 0 || self.samples > 16 {
             return Err(config("samples", "must be from 1 to 16"));
@@ -486,7 +503,10 @@ impl LlmVerifier {
             error = Empty,
         );
         let started = std::time::Instant::now();
-        let result = self.judge_uncached(proposal, started).instrument(span.clone()).await;
+        let result = self
+            .judge_uncached(proposal, started)
+            .instrument(span.clone())
+            .await;
         match &result {
             Ok(verdict) => {
                 span.record("decision", verdict.decision.as_str());
@@ -586,25 +606,34 @@ impl LlmVerifier {
         let total = votes.len().max(1);
         let count = |d: ModelDecision| votes.iter().filter(|v| v.decision == d).count();
         // The most votes win; a tie goes to the stricter decision.
-        let majority = [ModelDecision::Allow, ModelDecision::Escalate, ModelDecision::Deny]
-            .into_iter()
-            .max_by_key(|d| (count(*d), Decision::from(*d)))
-            .unwrap_or(ModelDecision::Escalate);
+        let majority = [
+            ModelDecision::Allow,
+            ModelDecision::Escalate,
+            ModelDecision::Deny,
+        ]
+        .into_iter()
+        .max_by_key(|d| (count(*d), Decision::from(*d)))
+        .unwrap_or(ModelDecision::Escalate);
         let agreeing: Vec<&Vote> = votes.iter().filter(|v| v.decision == majority).collect();
         let agreement = agreeing.len() as f64 / total as f64;
-        let mean = agreeing.iter().map(|v| v.confidence).sum::<f64>() / agreeing.len().max(1) as f64;
+        let mean =
+            agreeing.iter().map(|v| v.confidence).sum::<f64>() / agreeing.len().max(1) as f64;
         let confidence = (mean * agreement).clamp(0.0, 1.0);
         let model_decision = Decision::from(majority);
         let mut reasons = Vec::new();
         let mut decision = model_decision;
         if agreement + f64::EPSILON < inner.agreement {
             decision = model_decision.max(Decision::Escalate);
-            let tally = [ModelDecision::Allow, ModelDecision::Escalate, ModelDecision::Deny]
-                .into_iter()
-                .filter(|d| count(*d) > 0)
-                .map(|d| format!("{} {}", count(d), Decision::from(d)))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let tally = [
+                ModelDecision::Allow,
+                ModelDecision::Escalate,
+                ModelDecision::Deny,
+            ]
+            .into_iter()
+            .filter(|d| count(*d) > 0)
+            .map(|d| format!("{} {}", count(d), Decision::from(d)))
+            .collect::<Vec<_>>()
+            .join(", ");
             reasons.push(Reason {
                 kind: ReasonKind::Model,
                 verifier: inner.name.clone(),

@@ -1,5 +1,8 @@
 //! Recorded exchanges of both providers, replayed by a local HTTP server.
 
+// Test code may unwrap and panic (the workspace allows it only inside `#[test]` functions).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use std::time::Duration;
@@ -60,7 +63,10 @@ fn proposal() -> Proposal {
     )
 }
 
-async fn judge(provider: Provider, name: &str) -> (Result<preflight_core::Verdict, VerifyError>, ReplayServer) {
+async fn judge(
+    provider: Provider,
+    name: &str,
+) -> (Result<preflight_core::Verdict, VerifyError>, ReplayServer) {
     let server = server(provider, name).await;
     let verifier = builder(provider, &server).build().unwrap();
     (verifier.verify(&proposal()).await, server)
@@ -139,7 +145,12 @@ async fn requests_use_the_structured_output_mechanism_of_each_provider() {
                     request.body["tools"][0]["input_schema"],
                     preflight_llm::answer_schema()
                 );
-                assert!(request.body["system"].as_str().unwrap().contains("never mutates prod"));
+                assert!(
+                    request.body["system"]
+                        .as_str()
+                        .unwrap()
+                        .contains("never mutates prod")
+                );
             }
         }
     }
@@ -150,14 +161,22 @@ async fn requests_use_the_structured_output_mechanism_of_each_provider() {
 async fn failures_never_allow() {
     let cases: &[(Provider, &str, &str)] = &[
         (Provider::OpenAi, "malformed", "malformed answer"),
-        (Provider::OpenAi, "unknown_field", "unknown field `override`"),
+        (
+            Provider::OpenAi,
+            "unknown_field",
+            "unknown field `override`",
+        ),
         (Provider::OpenAi, "not_json", "response is not JSON"),
         (Provider::OpenAi, "refusal", "refused answer: I'm sorry"),
         (Provider::OpenAi, "content_filter", "content_filter"),
         (Provider::OpenAi, "truncated", "truncated answer"),
         (Provider::OpenAi, "bad_request", "status 400"),
         (Provider::Anthropic, "malformed", "malformed answer"),
-        (Provider::Anthropic, "unknown_field", "unknown field `override`"),
+        (
+            Provider::Anthropic,
+            "unknown_field",
+            "unknown field `override`",
+        ),
         (Provider::Anthropic, "not_json", "response is not JSON"),
         (Provider::Anthropic, "refusal", "stop_reason refusal"),
         (Provider::Anthropic, "text_only", "without the verdict tool"),
@@ -168,7 +187,10 @@ async fn failures_never_allow() {
         let server = server(*provider, name).await;
         let verifier = builder(*provider, &server).build().unwrap();
         let error = verifier.judge(&proposal()).await.unwrap_err();
-        assert!(error.to_string().contains(cause), "{provider}/{name}: {error}");
+        assert!(
+            error.to_string().contains(cause),
+            "{provider}/{name}: {error}"
+        );
         // Unusable answers and client errors are permanent: one request, no retry.
         assert_eq!(server.requests().len(), 1, "{provider}/{name}");
         for on_failure in [FailClosed::Deny, FailClosed::Escalate] {
@@ -191,7 +213,16 @@ async fn timeout_fails_closed_even_though_the_late_answer_is_allow() {
             .build()
             .unwrap();
         let error = verifier.verify(&proposal()).await.unwrap_err();
-        assert!(matches!(error, VerifyError::Timeout { elapsed_ms: 300, .. }), "{error:?}");
+        assert!(
+            matches!(
+                error,
+                VerifyError::Timeout {
+                    elapsed_ms: 300,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
         let verdict = verify_fail_closed(&verifier, &proposal(), FailClosed::Escalate).await;
         assert_eq!(verdict.decision, Decision::Escalate);
         assert_eq!(server.requests().len(), 2);
@@ -240,7 +271,10 @@ async fn retries_stop_at_the_retry_limit() {
         .build()
         .unwrap();
     let error = verifier.judge(&proposal()).await.unwrap_err();
-    assert!(matches!(error, LlmError::Status { status: 500, .. }), "{error:?}");
+    assert!(
+        matches!(error, LlmError::Status { status: 500, .. }),
+        "{error:?}"
+    );
     assert_eq!(server.requests().len(), 3);
 }
 
@@ -252,7 +286,10 @@ async fn a_backoff_past_the_deadline_is_not_waited_for() {
     let server = ReplayServer::start(cassette, "/v1").await;
     let verifier = builder(Provider::OpenAi, &server).build().unwrap();
     let error = verifier.judge(&proposal()).await.unwrap_err();
-    assert!(matches!(error, LlmError::Status { status: 429, .. }), "{error:?}");
+    assert!(
+        matches!(error, LlmError::Status { status: 429, .. }),
+        "{error:?}"
+    );
     assert_eq!(server.requests().len(), 1);
 }
 
@@ -285,23 +322,38 @@ async fn low_confidence_allow_escalates() {
         let (result, _server) = judge(provider, "low_confidence").await;
         let verdict = result.unwrap();
         assert_eq!(verdict.decision, Decision::Escalate, "{provider}");
-        assert!(verdict.reasons[0].message.contains("below the threshold 0.70"));
+        assert!(
+            verdict.reasons[0]
+                .message
+                .contains("below the threshold 0.70")
+        );
         // The model's own reason is kept, arguing for what the model said.
-        assert!(verdict.reasons.iter().any(|r| r.decision == Decision::Allow));
+        assert!(
+            verdict
+                .reasons
+                .iter()
+                .any(|r| r.decision == Decision::Allow)
+        );
     }
 }
 
 #[tokio::test]
 async fn decision_token_probability_bounds_the_confidence() {
     let server = server(Provider::OpenAi, "logprobs_unsure").await;
-    let verifier = builder(Provider::OpenAi, &server).logprobs(true).build().unwrap();
+    let verifier = builder(Provider::OpenAi, &server)
+        .logprobs(true)
+        .build()
+        .unwrap();
     let verdict = verifier.verify(&proposal()).await.unwrap();
     assert_eq!(server.requests()[0].body["logprobs"], true);
     assert_eq!(verdict.decision, Decision::Escalate);
     assert!((verdict.confidence.unwrap() - 0.55).abs() < 1e-6);
 
     let server = server_for("logprobs_sure").await;
-    let verifier = builder(Provider::OpenAi, &server).logprobs(true).build().unwrap();
+    let verifier = builder(Provider::OpenAi, &server)
+        .logprobs(true)
+        .build()
+        .unwrap();
     let verdict = verifier.verify(&proposal()).await.unwrap();
     assert_eq!(verdict.decision, Decision::Allow);
     assert!((verdict.confidence.unwrap() - 0.95).abs() < 1e-6);
@@ -322,7 +374,10 @@ async fn self_consistency_disagreement_escalates() {
     assert_eq!(server.requests().len(), 3);
     assert_eq!(server.requests()[0].body["temperature"], 0.7);
     assert_eq!(verdict.decision, Decision::Escalate);
-    assert!(verdict.reasons[0].message.contains("2 allow, 1 deny"), "{verdict:?}");
+    assert!(
+        verdict.reasons[0].message.contains("2 allow, 1 deny"),
+        "{verdict:?}"
+    );
     let usage = verdict.usage.unwrap();
     assert_eq!(usage.input_tokens, 3 * 912);
 
@@ -387,7 +442,9 @@ async fn runs_as_the_tier_after_the_rules() {
     let server = server_for("deny").await;
     let llm = builder(Provider::OpenAi, &server).build().unwrap();
     // The rules abstain: the model decides.
-    let stack = Stack::new().tier(Fixed::new(Decision::Abstain)).tier(llm.clone());
+    let stack = Stack::new()
+        .tier(Fixed::new(Decision::Abstain))
+        .tier(llm.clone());
     let verdict = stack.verify(&proposal()).await.unwrap();
     assert_eq!(verdict.decision, Decision::Deny);
     assert_eq!(server.requests().len(), 1);
@@ -410,5 +467,50 @@ async fn a_failing_model_tier_never_lets_the_stack_allow() {
             .on_failure(FailClosed::Escalate);
         let verdict = stack.verify(&proposal()).await.unwrap();
         assert_eq!(verdict.decision, Decision::Escalate, "{name}");
+    }
+}
+
+#[test]
+fn configuration_comes_from_the_environment_and_explicit_settings_win() {
+    let env = |name: &str| match name {
+        "PREFLIGHT_LLM_PROVIDER" => Some("anthropic".to_string()),
+        "PREFLIGHT_LLM_BASE_URL" => Some("http://127.0.0.1:9/".to_string()),
+        "PREFLIGHT_LLM_MODEL" => Some("env-model".to_string()),
+        "PREFLIGHT_LLM_API_KEY" => Some("sk-secret-value".to_string()),
+        _ => None,
+    };
+    let verifier = LlmVerifier::builder()
+        .model("explicit-model")
+        .from_lookup(env)
+        .unwrap()
+        .envelope("e")
+        .build()
+        .unwrap();
+    assert_eq!(verifier.model(), "explicit-model");
+    assert_eq!(verifier.endpoint(), "http://127.0.0.1:9/v1/messages");
+    assert!(verifier.policy_version().starts_with("sha256:"));
+    // The key never shows in debug output.
+    let builder = LlmVerifier::builder().from_lookup(env).unwrap();
+    assert!(!format!("{builder:?}").contains("sk-secret-value"));
+    assert!(!format!("{verifier:?}").contains("sk-secret-value"));
+
+    let error = LlmVerifier::builder()
+        .from_lookup(|name| (name == "PREFLIGHT_LLM_PROVIDER").then(|| "gemini".to_string()))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid setting `PREFLIGHT_LLM_PROVIDER`: unknown provider `gemini`; expected openai or anthropic"
+    );
+    let error = LlmVerifier::builder().envelope("e").build().unwrap_err();
+    assert!(error.to_string().starts_with("invalid setting `model`"));
+    let error = LlmVerifier::builder().model("m").build().unwrap_err();
+    assert!(error.to_string().starts_with("invalid setting `envelope`"));
+    for bad in [
+        LlmVerifier::builder().confidence_threshold(1.5),
+        LlmVerifier::builder().self_consistency(0, 1.0),
+        LlmVerifier::builder().base_url("ftp://host"),
+        LlmVerifier::builder().deadline(Duration::ZERO),
+    ] {
+        assert!(bad.model("m").envelope("e").build().is_err());
     }
 }

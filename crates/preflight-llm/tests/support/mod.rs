@@ -1,6 +1,6 @@
 //! A local HTTP server that replays recorded exchanges and captures what it was sent.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -183,7 +183,14 @@ async fn serve(
         };
         (reply.status, payload, reply.headers.clone())
     } else {
-        (404, format!("unexpected request, expected {} {}", expected.method, expected.path), Vec::new())
+        (
+            404,
+            format!(
+                "unexpected request, expected {} {}",
+                expected.method, expected.path
+            ),
+            Vec::new(),
+        )
     };
     if reply.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(reply.delay_ms)).await;
