@@ -177,11 +177,11 @@ pub(crate) fn strip_controls(text: &str) -> String {
 }
 
 fn reason_line(reason: &Reason) -> String {
-    let mut line = format!("{} [{}", reason.decision, reason.verifier);
+    let mut line = format!("{} by {}", reason.decision, reason.verifier);
     if let Some(rule) = &reason.rule {
-        let _ = write!(line, " rule {rule}");
+        let _ = write!(line, " (rule {rule})");
     }
-    let _ = write!(line, "]: {}", reason.message);
+    let _ = write!(line, ": {}", reason.message);
     line
 }
 

@@ -56,7 +56,7 @@ async fn yes_approves_and_shows_everything() {
         "blast radius: declared not declared",
         "derived  reversible: no, data loss: possible, downtime: possible",
         "reasoning:    The environment is in a bad state",
-        "escalate [rules]: needs a person",
+        "escalate by rules: needs a person",
         "Approve this action? [y/N]",
         &request.digest.to_hex(),
     ] {
