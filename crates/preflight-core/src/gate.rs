@@ -98,6 +98,17 @@ pub struct Permit {
     digest: ActionDigest,
     expires_at: Timestamp,
     ledger: Arc<Ledger>,
+    /// Handed across a process boundary as a token: dropping it must not revoke it.
+    detached: bool,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        // A permit nobody holds can never be used: forget it now rather than at expiry.
+        if !self.detached {
+            self.ledger.revoke(&self.id);
+        }
+    }
 }
 
 impl fmt::Debug for Permit {
@@ -136,6 +147,14 @@ impl Permit {
     /// expiry.
     pub fn redeem(&self, action: &Action) -> Result<(), PermitError> {
         self.ledger.redeem(&self.id, &action.digest())
+    }
+
+    /// Turns the permit into its id, to hand to a process that redeems it later through
+    /// [`Gate::redeem`] (for example an agent calling the HTTP service). The permit stays
+    /// single use, bound to the action, and expiring.
+    pub fn into_token(mut self) -> String {
+        self.detached = true;
+        std::mem::take(&mut self.id)
     }
 
     /// Uses the permit for an action known by its digest.
@@ -452,6 +471,7 @@ impl Gate {
                 digest,
                 expires_at: Timestamp::now().plus(inner.permit_ttl),
                 ledger: Arc::clone(&inner.ledger),
+                detached: false,
             };
             events.push(event(AuditKind::Permitted {
                 permit_id: permit.id.clone(),

@@ -306,3 +306,20 @@ async fn abstaining_verifier_gets_the_gate_default() {
 fn gate_needs_an_audit_sink() {
     assert!(Gate::builder(Fixed::new(Decision::Allow)).build().is_err());
 }
+
+#[tokio::test]
+async fn a_dropped_permit_is_revoked_but_a_token_survives() {
+    let audit = std::sync::Arc::new(MemoryAuditSink::new());
+    let gate = gate_with(audit, Duration::from_secs(60));
+    let dropped = gate.check(action()).await.unwrap().permit.unwrap();
+    let dropped_id = dropped.id().to_string();
+    drop(dropped);
+    assert!(gate.redeem(&dropped_id, &action()).is_err());
+
+    let token = gate.check(action()).await.unwrap().permit.unwrap().into_token();
+    let mut edited = action();
+    edited.tool = "aws.cli".into();
+    assert!(matches!(gate.redeem(&token, &edited), Err(PermitError::WrongAction(_))));
+    gate.redeem(&token, &action()).unwrap();
+    assert!(gate.redeem(&token, &action()).is_err());
+}
