@@ -270,12 +270,24 @@ impl Action {
     /// sorted, no insignificant white space). Stable under field reordering; any change to
     /// any field changes it.
     pub fn digest(&self) -> ActionDigest {
-        let mut hasher = HashWriter(Sha256::new());
+        thread_local! {
+            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         // Struct fields serialize in declaration order and maps are sorted (see
-        // `serialize_sorted`), so the bytes are canonical without building a string first.
-        // Serializing plain data into a hasher cannot fail.
-        let _ = serde_json::to_writer(&mut hasher, self);
-        ActionDigest(hasher.0.finalize().into())
+        // `serialize_sorted`), so the bytes are canonical without an intermediate value. They
+        // go to a reused buffer and are hashed in one call: feeding the hash fragment by
+        // fragment costs more than the copy.
+        BUFFER.with(|buffer| {
+            let mut bytes = buffer.take();
+            bytes.clear();
+            // Serializing plain data into memory cannot fail.
+            let _ = serde_json::to_writer(&mut bytes, self);
+            let digest = ActionDigest(Sha256::digest(&bytes).into());
+            if bytes.capacity() <= 64 * 1024 {
+                buffer.replace(bytes);
+            }
+            digest
+        })
     }
 
     /// Whether the agent declared a scope or blast radius at all.
@@ -310,20 +322,6 @@ fn split_position(message: &str) -> (String, Option<usize>, Option<usize>) {
         }
     }
     (message.to_string(), None, None)
-}
-
-/// Feeds serialized bytes into a hash.
-struct HashWriter(Sha256);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// Serializes a JSON value with object keys sorted by their UTF-8 bytes, whatever map

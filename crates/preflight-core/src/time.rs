@@ -66,11 +66,14 @@ pub fn new_id() -> String {
         (high.finish(), low.finish())
     });
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "{:016x}{:016x}",
-        mix(high_key ^ count),
-        mix(low_key.wrapping_add(count))
-    )
+    let mut id = String::with_capacity(32);
+    for half in [mix(high_key ^ count), mix(low_key.wrapping_add(count))] {
+        for shift in (0..16).rev() {
+            let nibble = ((half >> (shift * 4)) & 0xf) as usize;
+            id.push(char::from(b"0123456789abcdef"[nibble]));
+        }
+    }
+    id
 }
 
 /// SplitMix64's finaliser: a bijection on u64, so distinct counters give distinct ids.
