@@ -1,0 +1,189 @@
+//! `preflight serve` over real HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::{BIN, POLICY, run};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+struct Server {
+    child: Child,
+    base: String,
+    audit: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = format!("sqlite://{}", dir.path().join("audit.db").display());
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--policy", POLICY, "--audit", &audit])
+        .env("PREFLIGHT_TOKEN", TOKEN)
+        .env_remove("PREFLIGHT_APPROVER_TOKENS")
+        .env_remove("PREFLIGHT_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://"))
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_string();
+    Server {
+        child,
+        base,
+        audit,
+        _dir: dir,
+    }
+}
+
+async fn post(server: &Server, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut request = client
+        .post(format!("{}{path}", server.base))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
+#[tokio::test]
+async fn the_service_verifies_authenticates_and_names_bad_fields() {
+    let server = start();
+
+    let health = reqwest::get(format!("{}/healthz", server.base)).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let openapi: Value = reqwest::get(format!("{}/openapi.json", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(openapi["openapi"], "3.1.0");
+
+    let read = json!({"tool": "Read", "input": {"file_path": "/work/project/src/main.rs"}}).to_string();
+
+    // No token, a wrong token: 401, and nothing is recorded.
+    let (status, body) = post(&server, "/v1/verify", None, &read).await;
+    assert_eq!(status, 401);
+    assert!(body["error"].as_str().unwrap().contains("bearer"), "{body}");
+    let (status, _) = post(&server, "/v1/verify", Some("wrong-token-0123456789"), &read).await;
+    assert_eq!(status, 401);
+
+    // Bad JSON: 400 naming the field.
+    let (status, body) = post(&server, "/v1/verify", Some(TOKEN), r#"{"tool": 5}"#).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["field"], "tool", "{body}");
+    let (status, body) = post(
+        &server,
+        "/v1/verify",
+        Some(TOKEN),
+        r#"{"tool": "Read", "input": {}, "confidence": "high"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["field"], "confidence", "{body}");
+    assert!(body["error"].as_str().unwrap().contains("`confidence`"), "{body}");
+    let (status, body) = post(&server, "/v1/verify", Some(TOKEN), r#"{"tool": "Read", "#).await;
+    assert_eq!(status, 400, "{body}");
+
+    // An allowed action gets a permit; its outcome is recorded.
+    let (status, body) = post(&server, "/v1/verify", Some(TOKEN), &read).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["decision"], "allow");
+    assert_eq!(body["allowed"], true);
+    assert!(body["permit_id"].is_string());
+    assert_eq!(body["rules"], json!(["read-project"]));
+    let proposal = body["proposal_id"].as_str().unwrap().to_string();
+
+    let (status, body) = post(
+        &server,
+        "/v1/outcome",
+        Some(TOKEN),
+        &json!({"proposal_id": proposal, "success": "yes"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["field"], "success", "{body}");
+    let (status, _) = post(
+        &server,
+        "/v1/outcome",
+        Some(TOKEN),
+        &json!({"proposal_id": proposal, "success": true, "duration_ms": 12}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = post(
+        &server,
+        "/v1/outcome",
+        Some(TOKEN),
+        &json!({"proposal_id": proposal, "success": true}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 404, "an outcome is reported once");
+
+    // A denied action gets no permit.
+    let (status, body) = post(
+        &server,
+        "/v1/verify",
+        Some(TOKEN),
+        &json!({"tool": "Write", "input": {"file_path": "/etc/passwd", "content": "x"}}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["decision"], "deny");
+    assert_eq!(body["allowed"], false);
+    assert!(body.get("permit_id").is_none());
+
+    // Everything is in the audit trail, and the chain is intact.
+    let tail = run(&["audit", "tail", "--audit", &server.audit, "-n", "100", "--json"], "", &[]);
+    let kinds: Vec<String> = tail
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["event"]["kind"]["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["proposed", "verified", "permitted", "completed", "proposed", "verified", "refused"]
+    );
+    let verify = run(&["audit", "verify", "--audit", &server.audit], "", &[]);
+    assert_eq!(verify.code, 0, "{}", verify.stdout);
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_strong_token() {
+    let out = run(&["serve", "--policy", POLICY, "--token", "short"], "", &[]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("16 characters"), "{}", out.stderr);
+}
