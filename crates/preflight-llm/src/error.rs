@@ -29,6 +29,18 @@ pub enum LlmError {
         /// What is wrong with it.
         message: String,
     },
+    /// A dataset record could not be read.
+    #[error("{origin}: record {record}: field `{field}`: {message}")]
+    Dataset {
+        /// The file (or other origin) read.
+        origin: String,
+        /// The record (1-based; 0 for the whole file).
+        record: usize,
+        /// The field at fault, or `.` for the whole record.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The endpoint could not be reached (connection refused, DNS, TLS, reset).
     #[error("could not reach {url}: {message}")]
     Connect {
@@ -77,6 +89,7 @@ impl LlmError {
             LlmError::Status { .. }
             | LlmError::Config { .. }
             | LlmError::Template { .. }
+            | LlmError::Dataset { .. }
             | LlmError::Malformed(_)
             | LlmError::Truncated(_)
             | LlmError::Refused(_) => ErrorKind::Permanent,
@@ -101,10 +114,12 @@ impl LlmError {
                     message: self.to_string(),
                 }
             }
-            LlmError::Config { .. } | LlmError::Template { .. } => VerifyError::Other {
-                verifier,
-                message: self.to_string(),
-            },
+            LlmError::Config { .. } | LlmError::Template { .. } | LlmError::Dataset { .. } => {
+                VerifyError::Other {
+                    verifier,
+                    message: self.to_string(),
+                }
+            }
         }
     }
 }

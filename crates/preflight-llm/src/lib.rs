@@ -3,6 +3,7 @@
 mod answer;
 mod cache;
 mod error;
+pub mod eval;
 pub mod prompt;
 mod provider;
 mod transport;
