@@ -273,7 +273,7 @@ impl AuditStore {
                     }
                     RowCheck::Unlinked { prev: link } => {
                         let found = self.seq_with_hash(&link).await?;
-                        problem = Some(classify_unlinked(row, &link, found));
+                        problem = Some(classify_unlinked(row, found));
                         break 'walk;
                     }
                 }

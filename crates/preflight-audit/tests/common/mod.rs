@@ -1,0 +1,204 @@
+//! Shared test support: a fresh database per test on each backend, raw SQL for tampering, and
+//! record builders.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use preflight_audit::AuditStore;
+use preflight_core::{
+    Action, Approval, ApprovalDecision, ApprovalRequest, AuditEvent, AuditKind, Decision,
+    Outcome, Reason, ReasonKind, Timestamp, Usage, Verdict, new_id,
+};
+use serde_json::json;
+
+/// The variable naming the PostgreSQL server; `scripts/postgres.sh` prints it.
+pub const PG_VAR: &str = "PREFLIGHT_TEST_PG_URL";
+
+/// A database for one test, removed (SQLite) or left for the throwaway cluster (PostgreSQL).
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    TestDb {
+        url,
+        _dir: Some(dir),
+    }
+}
+
+/// The PostgreSQL server's URL, or `None` (with a message) when external tests are skipped.
+/// Fails the test when the variable is missing and skipping was not asked for.
+pub fn postgres_base() -> Option<String> {
+    match std::env::var(PG_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("PREFLIGHT_SKIP_EXTERNAL").as_deref() == Ok("1") => {
+            eprintln!("skipped: {PG_VAR} is not set and PREFLIGHT_SKIP_EXTERNAL=1");
+            None
+        }
+        _ => panic!(
+            "{PG_VAR} is not set: run `eval \"$(scripts/postgres.sh)\"` first to start the \
+             test PostgreSQL server (or set PREFLIGHT_SKIP_EXTERNAL=1 to skip these tests)"
+        ),
+    }
+}
+
+/// A fresh database on the PostgreSQL server, or `None` when skipped.
+#[cfg(feature = "postgres")]
+pub async fn postgres() -> Option<TestDb> {
+    use sqlx::Connection as _;
+    let base = postgres_base()?;
+    let name = format!("pf_{}", &new_id()[..20]);
+    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    Some(TestDb {
+        url: format!("{prefix}/{name}"),
+        _dir: None,
+    })
+}
+
+/// Runs raw SQL on the test database, as someone with write access to it would.
+pub async fn exec(url: &str, sql: &str) -> u64 {
+    if url.starts_with("sqlite:") {
+        #[cfg(feature = "sqlite")]
+        {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+            let affected = sqlx::raw_sql(sql).execute(&mut conn).await.unwrap().rows_affected();
+            conn.close().await.unwrap();
+            return affected;
+        }
+    }
+    #[cfg(feature = "postgres")]
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        let affected = sqlx::raw_sql(sql).execute(&mut conn).await.unwrap().rows_affected();
+        conn.close().await.unwrap();
+        return affected;
+    }
+    #[allow(unreachable_code)]
+    {
+        panic!("no backend for {url}")
+    }
+}
+
+pub async fn open(db: &TestDb) -> AuditStore {
+    AuditStore::builder(&db.url)
+        .with_poll_interval(Duration::from_millis(50))
+        .build()
+        .await
+        .unwrap()
+}
+
+pub fn action(agent: &str, tool: &str, n: u64) -> Action {
+    Action::new(tool, json!({ "command": format!("echo {n}"), "n": n }))
+        .with_agent(agent)
+        .with_reasoning("a test action")
+}
+
+/// The records of one proposal through the gate: proposed, verified, and permitted or refused.
+pub fn proposal_events(agent: &str, tool: &str, n: u64, decision: Decision) -> Vec<AuditEvent> {
+    let action = action(agent, tool, n);
+    let proposal_id = new_id();
+    let at = Timestamp(1_700_000_000_000 + n * 1_000);
+    let event = |kind: AuditKind| AuditEvent {
+        proposal_id: proposal_id.clone(),
+        digest: action.digest(),
+        at,
+        agent: Some(agent.to_string()),
+        tool: tool.to_string(),
+        kind,
+    };
+    let verdict = rich_verdict(decision);
+    let last = match decision {
+        Decision::Allow => AuditKind::Permitted {
+            permit_id: new_id(),
+            expires_at: at.plus(Duration::from_secs(60)),
+        },
+        other => AuditKind::Refused {
+            decision: other,
+            message: verdict.summary(),
+        },
+    };
+    vec![
+        event(AuditKind::Proposed {
+            action: Box::new(action.clone()),
+            inspection: None,
+        }),
+        event(AuditKind::Verified {
+            verdict: Box::new(verdict),
+        }),
+        event(last),
+    ]
+}
+
+/// A verdict with parts, reasons, latency and tokens, to check that all of it round-trips.
+pub fn rich_verdict(decision: Decision) -> Verdict {
+    let mut rules = Verdict::new(decision, "rules", "matched prod-delete").with_rule("prod-delete");
+    rules.latency_us = Some(12);
+    let mut judge = Verdict::new(decision, "llm", "the command deletes a production table")
+        .with_confidence(0.87)
+        .with_suggestion("take a snapshot first");
+    judge.latency_us = Some(850_000);
+    judge.usage = Some(Usage {
+        input_tokens: 1_234,
+        output_tokens: 56,
+        cost_usd: Some(0.0031),
+    });
+    let mut all = Verdict::new(decision, "stack", "");
+    all.reasons = vec![Reason {
+        kind: ReasonKind::Model,
+        verifier: "llm".into(),
+        rule: None,
+        decision,
+        message: "the command deletes a production table".into(),
+    }];
+    all.parts = vec![rules, judge];
+    all.latency_us = Some(850_100);
+    all
+}
+
+pub fn outcome_event(agent: &str, success: bool) -> AuditEvent {
+    let action = action(agent, "Bash", 0);
+    AuditEvent {
+        proposal_id: new_id(),
+        digest: action.digest(),
+        at: Timestamp::now(),
+        agent: Some(agent.into()),
+        tool: "Bash".into(),
+        kind: AuditKind::Completed {
+            outcome: Outcome {
+                success,
+                error: (!success).then(|| "exit status 1".to_string()),
+                duration_ms: 42,
+            },
+        },
+    }
+}
+
+pub fn request(ttl: Duration) -> ApprovalRequest {
+    let action = action("infra-bot", "Bash", 7);
+    let now = Timestamp::now();
+    ApprovalRequest {
+        id: new_id(),
+        proposal_id: new_id(),
+        digest: action.digest(),
+        action,
+        inspection: None,
+        verdict: Verdict::escalate("rules", "production delete needs a person"),
+        requested_at: now,
+        expires_at: now.plus(ttl),
+    }
+}
+
+pub fn approve(request: &ApprovalRequest, who: &str) -> Approval {
+    Approval::new(request, ApprovalDecision::Approved, who).with_comment("looks fine")
+}
