@@ -71,7 +71,10 @@ async fn in_browser(base: &str) {
             Value::Array(items) => items.iter().map(|v| v.as_f64().unwrap_or(-1.0)).collect(),
             other => panic!("unexpected timing {other}"),
         };
-        assert_eq!(values[7] as usize, PENDING, "the page did not show every request");
+        assert_eq!(
+            values[7] as usize, PENDING,
+            "the page did not show every request"
+        );
         // The first load warms the cache (CSS, JS) and the connection.
         if run > 0 {
             samples.push(values);

@@ -114,8 +114,9 @@ impl Approver for ConsoleApprover {
             if let Err(error) = webhook.send(request).await {
                 tracing::error!(request_id = %request.id, %error, "webhook not delivered");
                 // Nobody was told: close the request so it cannot be approved unseen later.
-                let denial = Approval::new(request, ApprovalDecision::Denied, "preflight (webhook)")
-                    .with_comment(format!("nobody could be notified: {error}"));
+                let denial =
+                    Approval::new(request, ApprovalDecision::Denied, "preflight (webhook)")
+                        .with_comment(format!("nobody could be notified: {error}"));
                 if let Err(e) = self.store.decide(&denial).await {
                     tracing::warn!(request_id = %request.id, error = %e, "could not close request");
                 }

@@ -140,7 +140,11 @@ impl ConsoleBuilder {
     pub fn with_tokens_from_env(mut self) -> Result<Self, Error> {
         let var = "PREFLIGHT_APPROVER_TOKENS";
         let value = std::env::var(var).map_err(|_| Error::config(var, "is not set"))?;
-        for (n, pair) in value.split(',').filter(|p| !p.trim().is_empty()).enumerate() {
+        for (n, pair) in value
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .enumerate()
+        {
             let Some((identity, token)) = pair.split_once('=') else {
                 return Err(Error::config(
                     var,
@@ -180,7 +184,10 @@ impl ConsoleBuilder {
     /// characters, or with a base path that does not start with `/`.
     pub fn build(self) -> Result<Console, Error> {
         if self.tokens.is_empty() {
-            return Err(Error::config("tokens", "at least one approver token is needed"));
+            return Err(Error::config(
+                "tokens",
+                "at least one approver token is needed",
+            ));
         }
         for (token, identity) in &self.tokens {
             if token.len() < MIN_TOKEN_LEN {
@@ -284,7 +291,11 @@ impl Inner {
     }
 
     fn cookie_path(&self) -> &str {
-        if self.base.is_empty() { "/" } else { &self.base }
+        if self.base.is_empty() {
+            "/"
+        } else {
+            &self.base
+        }
     }
 
     fn page(&self, status: StatusCode, title: &str, text: &str) -> Response {
@@ -314,10 +325,19 @@ fn cross_site(headers: &HeaderMap) -> bool {
 async fn security_headers(request: Request<axum::body::Body>, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
@@ -377,7 +397,11 @@ async fn detail(
     };
     match inner.store.get(&id).await {
         Ok(Some(item)) => Html(html::detail(&inner.ctx(&viewer), &item)).into_response(),
-        Ok(None) => inner.page(StatusCode::NOT_FOUND, "Not found", "no such approval request"),
+        Ok(None) => inner.page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "no such approval request",
+        ),
         Err(e) => store_failed(&inner, &e),
     }
 }
@@ -395,7 +419,7 @@ async fn fragment(
         Ok(Some(item)) => {
             let mut out = String::with_capacity(4096);
             if item.status == ApprovalStatus::Pending {
-                html::card(&mut out, &inner.ctx(&viewer), &item);
+                html::card(&mut out, &inner.ctx(&viewer), &item, true);
             } else {
                 html::history_row(&mut out, &item);
             }
@@ -420,7 +444,9 @@ async fn events(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response
             Ok(QueueChange::Enqueued { id }) => Event::default().event("enqueued").data(id),
             Ok(QueueChange::Decided { id }) => Event::default().event("decided").data(id),
             // Missed changes: the page reloads itself.
-            Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("resync").data("lagged"),
+            Err(BroadcastStreamRecvError::Lagged(_)) => {
+                Event::default().event("resync").data("lagged")
+            }
         })
     });
     // Tells the page the stream is up, so it can show itself as live. (An event with empty
@@ -448,7 +474,11 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     if cross_site(&headers) {
-        return inner.page(StatusCode::FORBIDDEN, "Refused", "cross-site sign-in refused");
+        return inner.page(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "cross-site sign-in refused",
+        );
     }
     let Some(identity) = inner.identity_of_token(form.token.trim()) else {
         tracing::warn!("console sign-in with an unknown token");
@@ -461,7 +491,11 @@ async fn login(
     let (sid, csrf) = match (secret(), secret()) {
         (Ok(sid), Ok(csrf)) => (sid, csrf),
         (Err(e), _) | (_, Err(e)) => {
-            return inner.page(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", &e.to_string());
+            return inner.page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sign-in failed",
+                &e.to_string(),
+            );
         }
     };
     {
@@ -505,7 +539,11 @@ async fn logout(
     if let Some(viewer) = inner.viewer(&headers) {
         if let (Some(sid), Some(csrf)) = (viewer.session, viewer.csrf) {
             if !same_secret(&csrf, &form.csrf) || cross_site(&headers) {
-                return inner.page(StatusCode::FORBIDDEN, "Refused", "missing or wrong CSRF token");
+                return inner.page(
+                    StatusCode::FORBIDDEN,
+                    "Refused",
+                    "missing or wrong CSRF token",
+                );
             }
             let mut sessions = inner.sessions.lock().unwrap_or_else(|p| p.into_inner());
             sessions.remove(&sid);
@@ -564,7 +602,10 @@ async fn record(
     let item = match inner.store.get(id).await {
         Ok(Some(item)) => item,
         Ok(None) => {
-            return Err(Refusal(StatusCode::NOT_FOUND, "no such approval request".into()));
+            return Err(Refusal(
+                StatusCode::NOT_FOUND,
+                "no such approval request".into(),
+            ));
         }
         Err(e) => return Err(Refusal(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
     };
@@ -619,7 +660,16 @@ async fn decide_form(
         Ok(d) => d,
         Err(Refusal(status, why)) => return inner.page(status, "Refused", &why),
     };
-    match record(&inner, &id, decision, &form.digest, &form.comment, &viewer.identity).await {
+    match record(
+        &inner,
+        &id,
+        decision,
+        &form.digest,
+        &form.comment,
+        &viewer.identity,
+    )
+    .await
+    {
         Ok(_) => Redirect::to(&format!("{}/", inner.base)).into_response(),
         Err(Refusal(status, why)) => inner.page(status, "Not recorded", &why),
     }
@@ -676,14 +726,25 @@ async fn api_decide(
     };
     let decision: ApiDecision = match serde_json::from_slice(&body) {
         Ok(d) => d,
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("invalid decision: {e}")).into_response(),
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, format!("invalid decision: {e}")).into_response();
+        }
     };
     let parsed = match parse_decision(&decision.decision) {
         Ok(d) => d,
         Err(Refusal(status, why)) => return (status, why).into_response(),
     };
     let comment = decision.comment.unwrap_or_default();
-    match record(&inner, &id, parsed, &decision.digest, &comment, &viewer.identity).await {
+    match record(
+        &inner,
+        &id,
+        parsed,
+        &decision.digest,
+        &comment,
+        &viewer.identity,
+    )
+    .await
+    {
         Ok(done) => axum::Json(done).into_response(),
         Err(Refusal(status, why)) => (status, why).into_response(),
     }

@@ -70,8 +70,8 @@ pub(crate) fn index(
 <div id=\"pending\">",
         pending.len()
     );
-    for item in pending {
-        card(&mut out, ctx, item);
+    for (n, item) in pending.iter().enumerate() {
+        card(&mut out, ctx, item, n < OPEN_CARDS);
     }
     let _ = write!(
         out,
@@ -102,7 +102,7 @@ pub(crate) fn detail(ctx: &PageContext<'_>, item: &QueuedApproval) -> String {
     );
     top_bar(&mut out, ctx);
     out.push_str("<main><section class=\"pending\"><div id=\"pending\">");
-    card(&mut out, ctx, item);
+    card(&mut out, ctx, item, true);
     let _ = write!(
         out,
         "</div><p><a href=\"{}/\">All requests</a></p></section></main></body></html>",
@@ -111,32 +111,51 @@ pub(crate) fn detail(ctx: &PageContext<'_>, item: &QueuedApproval) -> String {
     out
 }
 
-/// A pending request as a card; a decided one shows its outcome instead of the form.
-pub(crate) fn card(out: &mut String, ctx: &PageContext<'_>, item: &QueuedApproval) {
+/// How many pending requests the console shows in full; the others show their header line
+/// (environment, tool, agent, age, expiry) and load the rest when unfolded, so that a queue of
+/// a thousand stays fast to load. Without script, a folded card links to its own page.
+pub(crate) const OPEN_CARDS: usize = 20;
+
+/// A pending request as a card; a decided one shows its outcome instead of the form. Folded
+/// (`open` false), only its header line shows until the person unfolds it.
+pub(crate) fn card(out: &mut String, ctx: &PageContext<'_>, item: &QueuedApproval, open: bool) {
     let s = Summary::of(&item.request);
     let id = escape(&s.id);
     let base = escape(ctx.base);
     let status = effective_status(item, ctx.now);
     let env = if s.derived_environments.is_empty() {
-        s.declared_environment.clone().unwrap_or_else(|| "unknown".into())
+        s.declared_environment
+            .clone()
+            .unwrap_or_else(|| "unknown".into())
     } else {
         s.derived_environments.join(", ")
     };
     let _ = write!(
         out,
-        "<article class=\"card status-{status}\" id=\"req-{id}\" data-id=\"{id}\" \
+        "<article class=\"card status-{status}{}\" id=\"req-{id}\" data-id=\"{id}\" \
 data-requested=\"{}\" data-expires=\"{}\">\
-<header><span class=\"env\">{}</span><strong class=\"tool\">{}</strong>\
-<span class=\"verdict\">{}</span><span class=\"times\">requested \
-<time class=\"age\">{} ago</time> · <span class=\"expiry\">expires in {}</span></span></header>",
+<details{}><summary><span class=\"env\">{}</span><strong class=\"tool\">{}</strong>\
+<span class=\"agent-name\">{}</span><span class=\"verdict\">{}</span><span class=\"times\">requested \
+<time class=\"age\">{} ago</time> · <span class=\"expiry\">expires in {}</span></span></summary>",
+        if open { "" } else { " folded" },
         s.requested_at.0,
         s.expires_at.0,
+        if open { " open" } else { "" },
         escape(&env),
         escape(&s.tool),
+        escape(&s.agent),
         escape(&s.decision),
         duration_text(ctx.now.0.saturating_sub(s.requested_at.0)),
         duration_text(s.expires_at.0.saturating_sub(ctx.now.0)),
     );
+    if !open {
+        let _ = write!(
+            out,
+            "<p class=\"unfold\"><a href=\"{base}/requests/{id}\">Open this request</a></p>\
+</details></article>"
+        );
+        return;
+    }
     out.push_str("<dl>");
     let mut agent = escape(&s.agent);
     if let Some(who) = &s.on_behalf_of {
@@ -241,7 +260,7 @@ placeholder=\"comment (optional)\" aria-label=\"comment\">\
     }
     let _ = write!(
         out,
-        "<footer>request {id} · digest <code>{}</code></footer></article>",
+        "<footer>request {id} · digest <code>{}</code></footer></details></article>",
         escape(&s.digest)
     );
 }
@@ -264,7 +283,14 @@ pub(crate) fn history_row(out: &mut String, item: &QueuedApproval) {
 <td><span class=\"outcome-{status}\">{status}</span></td><td>{}</td><td>{}</td></tr>",
         escape(&request.id),
         escape(&when),
-        escape(request.action.agent.id.as_deref().unwrap_or("unknown agent")),
+        escape(
+            request
+                .action
+                .agent
+                .id
+                .as_deref()
+                .unwrap_or("unknown agent")
+        ),
         escape(&request.action.tool),
         escape(by),
         escape(comment),

@@ -156,7 +156,10 @@ fn ask(io: &Mutex<Io>, text: &str) -> Result<(ApprovalDecision, String), Approva
     }
     let answer = line.trim();
     let (decision, comment) = match answer.to_ascii_lowercase().as_str() {
-        "y" | "yes" => (ApprovalDecision::Approved, "approved at the terminal".into()),
+        "y" | "yes" => (
+            ApprovalDecision::Approved,
+            "approved at the terminal".into(),
+        ),
         "" | "n" | "no" => (ApprovalDecision::Denied, "denied at the terminal".into()),
         _ => (
             ApprovalDecision::Denied,

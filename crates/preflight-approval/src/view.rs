@@ -214,10 +214,7 @@ fn blast_line(blast: &BlastRadius) -> String {
     if blast.unbounded {
         parts.push("unbounded".to_string());
     } else if let Some(n) = blast.resources {
-        parts.push(format!(
-            "{n} resource{}",
-            if n == 1 { "" } else { "s" }
-        ));
+        parts.push(format!("{n} resource{}", if n == 1 { "" } else { "s" }));
     }
     let flag = |name: &str, value: Option<bool>, yes: &str, no: &str| {
         value.map(|v| format!("{name}: {}", if v { yes } else { no }))
@@ -320,8 +317,14 @@ mod tests {
     #[test]
     fn utc_text_matches_known_dates() {
         assert_eq!(utc_text(Timestamp(0)), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc_text(Timestamp(951_782_400_000)), "2000-02-29 00:00:00 UTC");
-        assert_eq!(utc_text(Timestamp(1_795_466_568_000)), "2026-11-23 20:42:48 UTC");
+        assert_eq!(
+            utc_text(Timestamp(951_782_400_000)),
+            "2000-02-29 00:00:00 UTC"
+        );
+        assert_eq!(
+            utc_text(Timestamp(1_795_466_568_000)),
+            "2026-11-23 20:42:48 UTC"
+        );
     }
 
     #[test]

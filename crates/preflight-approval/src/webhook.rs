@@ -90,7 +90,9 @@ impl Webhook {
         let s = Summary::of(request);
         let link = format!("{}/requests/{}", self.console, request.id);
         let envs = if s.derived_environments.is_empty() {
-            s.declared_environment.clone().unwrap_or_else(|| "an unknown environment".into())
+            s.declared_environment
+                .clone()
+                .unwrap_or_else(|| "an unknown environment".into())
         } else {
             s.derived_environments.join(", ")
         };
@@ -113,7 +115,11 @@ impl Webhook {
             "Blast radius: declared {}, derived {}{}\n",
             slack(&s.declared_blast),
             slack(&s.derived_blast),
-            if s.under_declared { " (*exceeds the declaration*)" } else { "" }
+            if s.under_declared {
+                " (*exceeds the declaration*)"
+            } else {
+                ""
+            }
         ));
         for reason in s.reasons.iter().take(3) {
             text.push_str(&format!("Why asked: {}\n", slack(reason)));
@@ -148,7 +154,10 @@ impl Webhook {
             url: self.url.host_str().unwrap_or("webhook").to_string(),
             message,
         };
-        let mut post = self.client.post(self.url.clone()).json(&self.message(request));
+        let mut post = self
+            .client
+            .post(self.url.clone())
+            .json(&self.message(request));
         for (name, value) in self.headers.iter() {
             post = post.header(name.as_str(), value.as_str());
         }

@@ -2,10 +2,12 @@
 //!
 //! Needs `. scripts/chromium.sh` (exports `PREFLIGHT_CHROMEDRIVER`); with
 //! `PREFLIGHT_SKIP_EXTERNAL=1` and no chromedriver, the tests say they were skipped.
+// Test code: helpers outside #[test] functions may panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
 #[path = "common/browser.rs"]
 mod browser;
+mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,9 +15,7 @@ use std::time::Duration;
 
 use common::*;
 use fantoccini::Locator;
-use preflight_core::{
-    Approval, ApprovalDecision, ApprovalStatus, ApprovalStore, Gated, Timestamp,
-};
+use preflight_core::{Approval, ApprovalDecision, ApprovalStatus, ApprovalStore, Gated, Timestamp};
 use serde_json::json;
 use tokio::task::JoinHandle;
 
@@ -50,13 +50,21 @@ async fn decide_in_browser(decision: &str) -> (Gated<(), String>, bool, Arc<dyn 
     let base = serve(&console(Arc::clone(&store))).await;
     let browser = browser::start().await.unwrap();
     browser.sign_in(&base, ALICE.1).await;
-    assert_eq!(browser.wait_for("#live.on").await.text().await.unwrap(), "live");
+    assert_eq!(
+        browser.wait_for("#live.on").await.text().await.unwrap(),
+        "live"
+    );
 
     // The page is already open: the request must appear on it live.
     let (run, ran) = gated(Arc::clone(&store), Duration::from_secs(60));
     let card = browser.wait_for("article.card.status-pending").await;
     let text = card.text().await.unwrap();
-    for expected in ["aws.api", "cost-explorer", "The environment is in a bad state", "staging"] {
+    for expected in [
+        "aws.api",
+        "cost-explorer",
+        "The environment is in a bad state",
+        "staging",
+    ] {
         assert!(text.contains(expected), "card lacks {expected:?}: {text}");
     }
     assert!(!ran.load(Ordering::SeqCst));
@@ -76,8 +84,14 @@ async fn decide_in_browser(decision: &str) -> (Gated<(), String>, bool, Arc<dyn 
         .await
         .unwrap()
         .unwrap();
-    let outcome = if decision == "approve" { "approved" } else { "denied" };
-    let row = browser.wait_for(&format!("#history .outcome-{outcome}")).await;
+    let outcome = if decision == "approve" {
+        "approved"
+    } else {
+        "denied"
+    };
+    let row = browser
+        .wait_for(&format!("#history .outcome-{outcome}"))
+        .await;
     assert_eq!(row.text().await.unwrap(), outcome);
     browser.wait_gone("article.card").await;
     browser.finish().await;
@@ -97,7 +111,10 @@ async fn approving_in_the_browser_runs_the_side_effect() {
     let approval = history[0].approval.clone().unwrap();
     assert_eq!(approval.decision, ApprovalDecision::Approved);
     assert_eq!(approval.approver, ALICE.0);
-    assert_eq!(approval.comment.as_deref(), Some("looked at the stack events"));
+    assert_eq!(
+        approval.comment.as_deref(),
+        Some("looked at the stack events")
+    );
 }
 
 #[tokio::test]
@@ -117,7 +134,9 @@ async fn denying_in_the_browser_blocks_the_side_effect() {
 #[tokio::test]
 async fn hostile_arguments_show_as_text_and_run_no_script() {
     let _one = ONE_BROWSER.lock().await;
-    let Some(browser) = browser::start().await else { return };
+    let Some(browser) = browser::start().await else {
+        return;
+    };
     let store = store();
     let base = serve(&console(store.clone())).await;
     let hostile = |n: u32| {
@@ -144,20 +163,45 @@ async fn hostile_arguments_show_as_text_and_run_no_script() {
         .len()
         < 2
     {
-        assert!(std::time::Instant::now() < deadline, "the live card did not arrive");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the live card did not arrive"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Give any injected handler time to fire.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(browser.eval("return typeof window.__pwned").await, json!("undefined"));
     assert_eq!(
-        browser.eval("return document.querySelectorAll('main img, main script').length").await,
+        browser.eval("return typeof window.__pwned").await,
+        json!("undefined")
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelectorAll('main img, main script').length")
+            .await,
         json!(0)
     );
-    for card in browser.client.find_all(Locator::Css("article.card")).await.unwrap() {
-        let tool = card.find(Locator::Css(".tool")).await.unwrap().text().await.unwrap();
+    for card in browser
+        .client
+        .find_all(Locator::Css("article.card"))
+        .await
+        .unwrap()
+    {
+        let tool = card
+            .find(Locator::Css(".tool"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(tool.starts_with("<img src=x onerror="), "{tool}");
-        let raw = card.find(Locator::Css("pre.raw")).await.unwrap().text().await.unwrap();
+        let raw = card
+            .find(Locator::Css("pre.raw"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(raw.contains("<script>window.__pwned="), "{raw}");
         let reasoning = card
             .find(Locator::Css("blockquote.reasoning"))
@@ -166,7 +210,10 @@ async fn hostile_arguments_show_as_text_and_run_no_script() {
             .text()
             .await
             .unwrap();
-        assert!(reasoning.starts_with("</blockquote><script>"), "{reasoning}");
+        assert!(
+            reasoning.starts_with("</blockquote><script>"),
+            "{reasoning}"
+        );
     }
     browser.finish().await;
 }
@@ -174,7 +221,9 @@ async fn hostile_arguments_show_as_text_and_run_no_script() {
 #[tokio::test]
 async fn an_expired_approval_cannot_be_used() {
     let _one = ONE_BROWSER.lock().await;
-    let Some(browser) = browser::start().await else { return };
+    let Some(browser) = browser::start().await else {
+        return;
+    };
     let store: Arc<dyn ApprovalStore> = store();
     let base = serve(&console(Arc::clone(&store))).await;
     browser.sign_in(&base, ALICE.1).await;
@@ -210,7 +259,9 @@ async fn an_expired_approval_cannot_be_used() {
 #[tokio::test]
 async fn two_consoles_on_one_store_serve_the_same_queue() {
     let _one = ONE_BROWSER.lock().await;
-    let Some(browser) = browser::start().await else { return };
+    let Some(browser) = browser::start().await else {
+        return;
+    };
     // One store shared by two independent console instances (own routers, own sessions).
     let store: Arc<dyn ApprovalStore> = store();
     let first = serve(&console(Arc::clone(&store))).await;
@@ -249,13 +300,82 @@ async fn two_consoles_on_one_store_serve_the_same_queue() {
     browser.finish().await;
 }
 
+#[tokio::test]
+async fn a_long_queue_folds_and_unfolds_to_decide() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let store: Arc<dyn ApprovalStore> = store();
+    let base = serve(&console(Arc::clone(&store))).await;
+    let mut last = None;
+    for n in 0..25 {
+        let mut action = kiro_action();
+        action.input["params"]["StackName"] = json!(format!("stack-{n}"));
+        let request = request(action, Duration::from_secs(600));
+        store.enqueue(&request).await.unwrap();
+        last = Some(request);
+    }
+    let last = last.unwrap();
+    browser.sign_in(&base, ALICE.1).await;
+    assert_eq!(
+        browser
+            .client
+            .find_all(Locator::Css("article.card"))
+            .await
+            .unwrap()
+            .len(),
+        25
+    );
+    assert_eq!(
+        browser
+            .client
+            .find_all(Locator::Css("article.card.folded"))
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    let card = format!("#req-{}", last.id);
+    assert!(
+        browser
+            .client
+            .find_all(Locator::Css(&format!("{card} button.approve")))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    browser
+        .wait_for(&format!("{card} summary"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let raw = browser.wait_for(&format!("{card} pre.raw")).await;
+    assert!(raw.text().await.unwrap().contains("stack-24"));
+    browser
+        .wait_for(&format!("{card} button.deny"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for(&format!("#hist-{}", last.id)).await;
+    assert_eq!(
+        store.get(&last.id).await.unwrap().unwrap().status,
+        ApprovalStatus::Denied
+    );
+    browser.finish().await;
+}
+
 /// Writes `docs/console.png`: the console with the staging stack deletion pending.
 /// Run with `cargo test -p preflight-approval --test browser -- --ignored screenshot`.
 #[tokio::test]
 #[ignore = "writes docs/console.png"]
 async fn screenshot() {
     let _one = ONE_BROWSER.lock().await;
-    let Some(browser) = browser::start().await else { return };
+    let Some(browser) = browser::start().await else {
+        return;
+    };
     let store: Arc<dyn ApprovalStore> = store();
     let base = serve(&console(Arc::clone(&store))).await;
     // Some history first.

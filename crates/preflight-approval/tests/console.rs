@@ -1,5 +1,7 @@
 //! The console over HTTP: authentication, CSRF, digest binding, single use, expiry, escaping,
 //! and the console approver behind a real gate.
+// Test code: helpers outside #[test] functions may panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -76,7 +78,13 @@ async fn unauthenticated_and_wrong_tokens_are_refused() {
         .unwrap();
     assert_eq!(browser.status(), StatusCode::SEE_OTHER);
     assert_eq!(browser.headers()[LOCATION], "/login");
-    for path in ["/", "/api/requests", "/events", "/requests/x", "/fragments/requests/x"] {
+    for path in [
+        "/",
+        "/api/requests",
+        "/events",
+        "/requests/x",
+        "/fragments/requests/x",
+    ] {
         let anonymous = http().get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{path}");
         let wrong = http()
@@ -112,7 +120,10 @@ async fn get_never_changes_state() {
     store.enqueue(&request).await.unwrap();
     let digest = request.digest.to_hex();
     for path in [
-        format!("/requests/{}/decision?decision=approve&digest={digest}", request.id),
+        format!(
+            "/requests/{}/decision?decision=approve&digest={digest}",
+            request.id
+        ),
         format!("/api/requests/{}/decision", request.id),
         format!("/requests/{}", request.id),
         format!("/fragments/requests/{}", request.id),
@@ -130,7 +141,10 @@ async fn get_never_changes_state() {
             response.status()
         );
     }
-    assert_eq!(status_of(store.as_ref(), &request.id).await, ApprovalStatus::Pending);
+    assert_eq!(
+        status_of(store.as_ref(), &request.id).await,
+        ApprovalStatus::Pending
+    );
 }
 
 #[tokio::test]
@@ -143,14 +157,23 @@ async fn browser_decisions_need_the_session_csrf_token() {
     let url = format!("{base}/requests/{}/decision", request.id);
     let digest = request.digest.to_hex();
 
-    let attempts: [(&[(&str, &str)], Option<&str>); 3] = [
+    type Attempt<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+    let attempts: [Attempt<'_>; 3] = [
         (&[("decision", "approve"), ("digest", &digest)], None),
         (
-            &[("decision", "approve"), ("digest", &digest), ("csrf", "0000")],
+            &[
+                ("decision", "approve"),
+                ("digest", &digest),
+                ("csrf", "0000"),
+            ],
             None,
         ),
         (
-            &[("decision", "approve"), ("digest", &digest), ("csrf", &csrf)],
+            &[
+                ("decision", "approve"),
+                ("digest", &digest),
+                ("csrf", &csrf),
+            ],
             Some("cross-site"),
         ),
     ];
@@ -160,7 +183,10 @@ async fn browser_decisions_need_the_session_csrf_token() {
             post = post.header("sec-fetch-site", site);
         }
         assert_eq!(post.send().await.unwrap().status(), StatusCode::FORBIDDEN);
-        assert_eq!(status_of(store.as_ref(), &request.id).await, ApprovalStatus::Pending);
+        assert_eq!(
+            status_of(store.as_ref(), &request.id).await,
+            ApprovalStatus::Pending
+        );
     }
 
     let ok = http()
@@ -200,7 +226,10 @@ async fn the_api_refuses_cookie_sessions() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(status_of(store.as_ref(), &request.id).await, ApprovalStatus::Pending);
+    assert_eq!(
+        status_of(store.as_ref(), &request.id).await,
+        ApprovalStatus::Pending
+    );
 }
 
 async fn api_decide(base: &str, id: &str, decision: &str, digest: &str) -> reqwest::Response {
@@ -225,7 +254,10 @@ async fn a_decision_binds_to_the_digest_and_is_single_use() {
     let other = edited.digest().to_hex();
     let response = api_decide(&base, &request.id, "approve", &other).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert_eq!(status_of(store.as_ref(), &request.id).await, ApprovalStatus::Pending);
+    assert_eq!(
+        status_of(store.as_ref(), &request.id).await,
+        ApprovalStatus::Pending
+    );
 
     let garbage = api_decide(&base, &request.id, "approve", "not-a-digest").await;
     assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
@@ -243,7 +275,10 @@ async fn a_decision_binds_to_the_digest_and_is_single_use() {
 
     let second = api_decide(&base, &request.id, "approve", &digest).await;
     assert_eq!(second.status(), StatusCode::CONFLICT);
-    assert_eq!(status_of(store.as_ref(), &request.id).await, ApprovalStatus::Denied);
+    assert_eq!(
+        status_of(store.as_ref(), &request.id).await,
+        ApprovalStatus::Denied
+    );
 }
 
 #[tokio::test]
@@ -256,7 +291,10 @@ async fn an_expired_request_cannot_be_approved() {
     assert_eq!(asked, Err(ApprovalError::Expired));
     let late = api_decide(&base, &request.id, "approve", &request.digest.to_hex()).await;
     assert_eq!(late.status(), StatusCode::CONFLICT);
-    assert_eq!(status_of(store.as_ref(), &request.id).await, ApprovalStatus::Expired);
+    assert_eq!(
+        status_of(store.as_ref(), &request.id).await,
+        ApprovalStatus::Expired
+    );
     let pending: Vec<QueuedApproval> = http()
         .get(format!("{base}/api/requests"))
         .header(AUTHORIZATION, bearer(ALICE.1))
@@ -292,7 +330,10 @@ async fn gated_run(decision: &'static str) -> (Gated<&'static str, String>, bool
     assert!(!ran.load(Ordering::SeqCst), "ran before anyone decided");
     let response = api_decide(&base, &request.id, decision, &request.digest.to_hex()).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let gated = tokio::time::timeout(Duration::from_secs(10), run).await.unwrap().unwrap();
+    let gated = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .unwrap()
+        .unwrap();
     let kinds = audit.events().into_iter().map(|e| e.kind).collect();
     (gated, ran.load(Ordering::SeqCst), kinds)
 }
@@ -350,16 +391,35 @@ async fn everything_from_the_action_is_escaped_and_the_policy_is_strict() {
         let body = response.text().await.unwrap();
         assert!(!body.contains("<script>alert"), "{path}");
         assert!(!body.contains("<img src=x"), "{path}");
-        assert!(body.contains("&lt;img src=x onerror=alert(1)&gt;"), "{path}");
-        assert!(body.contains("&lt;script&gt;alert(2)&lt;/script&gt;"), "{path}");
+        assert!(
+            body.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{path}"
+        );
+        assert!(
+            body.contains("&lt;script&gt;alert(2)&lt;/script&gt;"),
+            "{path}"
+        );
         // The only script is the console's own file.
-        assert_eq!(body.matches("<script").count(), usize::from(path != format!("/fragments/requests/{}", request.id)), "{path}");
+        assert_eq!(
+            body.matches("<script").count(),
+            usize::from(path != format!("/fragments/requests/{}", request.id)),
+            "{path}"
+        );
     }
     assert!(CONTENT_SECURITY_POLICY.contains("script-src 'self'"));
     assert!(!CONTENT_SECURITY_POLICY.contains("unsafe-inline"));
-    let js = http().get(format!("{base}/assets/console.js")).send().await.unwrap();
+    let js = http()
+        .get(format!("{base}/assets/console.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(js.status(), StatusCode::OK);
-    assert!(js.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
 }
 
 #[tokio::test]

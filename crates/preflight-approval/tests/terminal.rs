@@ -1,4 +1,6 @@
 //! The terminal approver with injected input and output.
+// Test code: helpers outside #[test] functions may panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -33,8 +35,12 @@ impl Screen {
 
 fn terminal(answer: &str) -> (TerminalApprover, Screen) {
     let screen = Screen::default();
-    let approver = TerminalApprover::with_io(Cursor::new(answer.as_bytes().to_vec()), screen.clone(), true)
-        .with_identity("dana (terminal)");
+    let approver = TerminalApprover::with_io(
+        Cursor::new(answer.as_bytes().to_vec()),
+        screen.clone(),
+        true,
+    )
+    .with_identity("dana (terminal)");
     (approver, screen)
 }
 
@@ -60,7 +66,10 @@ async fn yes_approves_and_shows_everything() {
         "Approve this action? [y/N]",
         &request.digest.to_hex(),
     ] {
-        assert!(shown.contains(expected), "missing {expected:?} in:\n{shown}");
+        assert!(
+            shown.contains(expected),
+            "missing {expected:?} in:\n{shown}"
+        );
     }
 }
 
@@ -108,7 +117,10 @@ async fn a_closed_terminal_is_not_an_answer() {
     let answer = approver
         .request(&request(kiro_action(), Duration::from_secs(60)))
         .await;
-    assert!(matches!(answer, Err(ApprovalError::Unavailable(_))), "{answer:?}");
+    assert!(
+        matches!(answer, Err(ApprovalError::Unavailable(_))),
+        "{answer:?}"
+    );
 }
 
 #[tokio::test]
@@ -116,7 +128,10 @@ async fn an_answer_after_expiry_is_refused() {
     let (approver, _) = terminal("y\n");
     let mut request = request(kiro_action(), Duration::from_secs(60));
     request.expires_at = request.requested_at;
-    assert_eq!(approver.request(&request).await, Err(ApprovalError::Expired));
+    assert_eq!(
+        approver.request(&request).await,
+        Err(ApprovalError::Expired)
+    );
 }
 
 #[tokio::test]

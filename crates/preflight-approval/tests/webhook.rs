@@ -1,4 +1,6 @@
 //! The webhook: the message, links back to the console, and failures that fail closed.
+// Test code: helpers outside #[test] functions may panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -66,11 +68,22 @@ async fn the_message_links_to_the_console_where_the_decision_is_made() {
         .unwrap()
         .unwrap();
     let text = message["text"].as_str().unwrap();
-    assert!(text.contains("`kiro` wants to run `aws.api` in *staging*"), "{text}");
-    assert!(text.contains("> The environment is in a bad state"), "{text}");
-    assert!(text.contains("delete aws://staging/cloudformation/stack/cost-explorer"), "{text}");
+    assert!(
+        text.contains("`kiro` wants to run `aws.api` in *staging*"),
+        "{text}"
+    );
+    assert!(
+        text.contains("> The environment is in a bad state"),
+        "{text}"
+    );
+    assert!(
+        text.contains("delete aws://staging/cloudformation/stack/cost-explorer"),
+        "{text}"
+    );
     let id = message["request_id"].as_str().unwrap();
-    assert!(text.contains(&format!("<{base}/requests/{id}|Review and decide in the console>")));
+    assert!(text.contains(&format!(
+        "<{base}/requests/{id}|Review and decide in the console>"
+    )));
     assert_eq!(message["links"]["console"], format!("{base}/"));
     assert_eq!(message["request"]["action"]["tool"], "aws.api");
     assert!(!ran.load(Ordering::SeqCst));
@@ -93,7 +106,10 @@ async fn the_message_links_to_the_console_where_the_decision_is_made() {
         .await
         .unwrap();
     assert_eq!(decided.status(), StatusCode::OK);
-    let gated = tokio::time::timeout(Duration::from_secs(10), run).await.unwrap().unwrap();
+    let gated = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(gated.ran() && ran.load(Ordering::SeqCst));
 }
 
@@ -104,8 +120,15 @@ async fn agent_text_cannot_forge_slack_links() {
     action.reasoning = Some("<https://evil.example|Approve here> <!channel>".into());
     let message = webhook.message(&request(action, Duration::from_secs(60)));
     let text = message["text"].as_str().unwrap();
-    assert!(text.contains("&lt;https://evil.example|Approve here&gt; &lt;!channel&gt;"), "{text}");
-    assert_eq!(text.matches('<').count(), 1, "only the console link: {text}");
+    assert!(
+        text.contains("&lt;https://evil.example|Approve here&gt; &lt;!channel&gt;"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches('<').count(),
+        1,
+        "only the console link: {text}"
+    );
 }
 
 #[tokio::test]
@@ -121,7 +144,13 @@ async fn an_undelivered_webhook_fails_closed_and_closes_the_request() {
         assert!(answer.is_err(), "{answer:?}");
         let item = store.get(&request.id).await.unwrap().unwrap();
         assert_eq!(item.status, ApprovalStatus::Denied);
-        assert!(store.pending(preflight_core::Timestamp::now()).await.unwrap().is_empty());
+        assert!(
+            store
+                .pending(preflight_core::Timestamp::now())
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
     // Nobody listening at all.
     let store = store();

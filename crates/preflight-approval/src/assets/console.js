@@ -93,12 +93,26 @@
     };
   }
 
+  // A folded card (long queues) loads its full content when unfolded.
+  document.addEventListener("toggle", function (e) {
+    var details = e.target;
+    var card = details.parentNode;
+    if (!details.open || !card || !card.classList || !card.classList.contains("folded")) return;
+    card.classList.remove("folded");
+    fragment(card.getAttribute("data-id"), function (f) {
+      if (f.kind !== "pending" || !card.parentNode) return;
+      card.insertAdjacentHTML("afterend", f.html);
+      card.parentNode.removeChild(card);
+    });
+  }, true);
+
   // Ask before approving: the person confirms they read the action.
   document.addEventListener("submit", function (e) {
     var button = e.submitter;
     if (button && button.disabled) e.preventDefault();
   });
 
-  tick();
+  // The server rendered the ages and expiries; refresh them from the next second on.
+  recount();
   setInterval(tick, 1000);
 })();

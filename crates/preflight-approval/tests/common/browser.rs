@@ -1,6 +1,6 @@
 //! Headless Chromium driven through chromedriver (WebDriver), for the end-to-end tests and the
 //! benchmark. Needs `PREFLIGHT_CHROMEDRIVER` (printed by `scripts/chromium.sh`).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -48,7 +48,10 @@ pub async fn start() -> Option<Browser> {
         .unwrap_or_else(|e| panic!("cannot start chromedriver at {driver}: {e}"));
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on port {port}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let profile = std::env::temp_dir().join(format!(

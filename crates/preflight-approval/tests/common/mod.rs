@@ -1,5 +1,5 @@
 //! Shared fixtures: a console on a loopback port, the staging stack deletion, a gate.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,7 +171,13 @@ pub fn request(action: Action, ttl: Duration) -> ApprovalRequest {
 /// Waits until the store holds a pending request; returns it.
 pub async fn first_pending(store: &dyn ApprovalStore) -> ApprovalRequest {
     for _ in 0..500 {
-        if let Some(item) = store.pending(Timestamp::now()).await.unwrap().into_iter().next() {
+        if let Some(item) = store
+            .pending(Timestamp::now())
+            .await
+            .unwrap()
+            .into_iter()
+            .next()
+        {
             return item.request;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
