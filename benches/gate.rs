@@ -1,6 +1,8 @@
 //! Gate overhead around a no-op verifier with the in-memory audit sink: the cost preflight adds
 //! to every action before any real verification. Goal: ≤ 2 µs median per action.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,7 +35,9 @@ impl preflight::AuditSink for DiscardSink {
 }
 
 fn gate(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let noop = Fixed::new(Decision::Allow);
     let action = action();
 
@@ -43,7 +47,10 @@ fn gate(c: &mut Criterion) {
         let proposal = Proposal::new(action.clone());
         b.iter(|| runtime.block_on(noop.verify(black_box(&proposal))))
     });
-    let discard = Gate::builder(noop.clone()).with_audit(DiscardSink).build().unwrap();
+    let discard = Gate::builder(noop.clone())
+        .with_audit(DiscardSink)
+        .build()
+        .unwrap();
     group.bench_function("check_noop_discard_sink", |b| {
         b.iter(|| runtime.block_on(discard.check(black_box(action.clone()))))
     });
@@ -56,9 +63,10 @@ fn gate(c: &mut Criterion) {
                 .unwrap();
             let started = Instant::now();
             for _ in 0..iterations {
-                let _ = runtime.block_on(gate.run(black_box(action.clone()), |permit| async move {
-                    Ok::<_, std::convert::Infallible>(black_box(permit.id().len()))
-                }));
+                let _ =
+                    runtime.block_on(gate.run(black_box(action.clone()), |permit| async move {
+                        Ok::<_, std::convert::Infallible>(black_box(permit.id().len()))
+                    }));
             }
             started.elapsed()
         })

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use preflight::testkit::MemoryAuditSink;
 use preflight::{
-    Action, Approval, ApprovalDecision, ApprovalError, ApprovalRequest, Approver, AuditKind,
-    Gate, Gated, Proposal, Verdict, Verifier, VerifyError, async_trait,
+    Action, Approval, ApprovalDecision, ApprovalError, ApprovalRequest, Approver, AuditKind, Gate,
+    Gated, Proposal, Verdict, Verifier, VerifyError, async_trait,
 };
 use serde_json::json;
 
@@ -49,11 +49,16 @@ impl Approver for PromptOrScript {
     async fn request(&self, request: &ApprovalRequest) -> Result<Approval, ApprovalError> {
         let action = &request.action;
         println!("\n  approval needed: {} {}", action.tool, action.input);
-        println!("  reasoning: {}", action.reasoning.as_deref().unwrap_or("-"));
+        println!(
+            "  reasoning: {}",
+            action.reasoning.as_deref().unwrap_or("-")
+        );
         println!("  verifier:  {}", request.verdict.summary());
         if std::io::stdin().is_terminal() {
             print!("  approve? [y/N] ");
-            std::io::stdout().flush().map_err(|e| ApprovalError::Unavailable(e.to_string()))?;
+            std::io::stdout()
+                .flush()
+                .map_err(|e| ApprovalError::Unavailable(e.to_string()))?;
             let mut line = String::new();
             std::io::stdin()
                 .lock()
@@ -68,8 +73,10 @@ impl Approver for PromptOrScript {
             return Ok(Approval::new(request, decision, who));
         }
         println!("  (no terminal: the scripted reviewer approves)");
-        Ok(Approval::new(request, ApprovalDecision::Approved, "scripted-reviewer")
-            .with_comment("snapshot taken first"))
+        Ok(
+            Approval::new(request, ApprovalDecision::Approved, "scripted-reviewer")
+                .with_comment("snapshot taken first"),
+        )
     }
 }
 
@@ -104,7 +111,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let result = gate
             .run(delete_stack(profile), |permit| async move {
                 // The side effect: here the agent's AWS call would run.
-                println!("  -> DeleteStack cost-explorer in {profile} (permit {})", permit.id());
+                println!(
+                    "  -> DeleteStack cost-explorer in {profile} (permit {})",
+                    permit.id()
+                );
                 Ok::<_, std::io::Error>(())
             })
             .await?;
@@ -127,7 +137,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             AuditKind::Refused { decision, message } => format!("{decision}: {message}"),
             AuditKind::Completed { outcome } => format!(
                 "{} in {} ms",
-                if outcome.success { "succeeded" } else { "failed" },
+                if outcome.success {
+                    "succeeded"
+                } else {
+                    "failed"
+                },
                 outcome.duration_ms
             ),
         };

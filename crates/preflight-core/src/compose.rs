@@ -211,7 +211,10 @@ impl Verifier for Stack {
             so_far = so_far.merge(verdict.decision);
             parts.push(verdict);
         }
-        Ok(apply_default(merge(&self.name, parts), self.when_all_abstain))
+        Ok(apply_default(
+            merge(&self.name, parts),
+            self.when_all_abstain,
+        ))
     }
 }
 
@@ -334,8 +337,7 @@ pub async fn verify_within(
     deadline: Duration,
     on_failure: FailClosed,
 ) -> Verdict {
-    match tokio::time::timeout(deadline, verify_fail_closed(verifier, proposal, on_failure)).await
-    {
+    match tokio::time::timeout(deadline, verify_fail_closed(verifier, proposal, on_failure)).await {
         Ok(verdict) => verdict,
         Err(_) => Verdict::failed(
             verifier.name(),

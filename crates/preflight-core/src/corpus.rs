@@ -131,14 +131,15 @@ pub fn parse_case(text: &str, origin: &str, line: usize) -> Result<Case, CorpusE
     let source = take_string("source", false)?;
     let why = take_string("why", false)?;
     let expect_text = take_string("expect", true)?.unwrap_or_default();
-    let expect: Expect = serde_json::from_value(Value::String(expect_text.clone())).map_err(|_| {
-        error(
-            "expect",
-            format!("unknown verdict `{expect_text}`; expected allow, deny, escalate or block"),
-        )
-    })?;
-    let action = Action::from_value(Value::Object(object))
-        .map_err(|e| error(&e.field, e.message))?;
+    let expect: Expect =
+        serde_json::from_value(Value::String(expect_text.clone())).map_err(|_| {
+            error(
+                "expect",
+                format!("unknown verdict `{expect_text}`; expected allow, deny, escalate or block"),
+            )
+        })?;
+    let action =
+        Action::from_value(Value::Object(object)).map_err(|e| error(&e.field, e.message))?;
     Ok(Case {
         id,
         source,

@@ -167,7 +167,9 @@ impl Inspection {
 
     /// Whether any effect may change the world.
     pub fn is_mutating(&self) -> bool {
-        self.effects.iter().any(|e| e.operation.is_mutating() || e.opaque)
+        self.effects
+            .iter()
+            .any(|e| e.operation.is_mutating() || e.opaque)
     }
 
     /// The distinct environments the effects touch, sorted.

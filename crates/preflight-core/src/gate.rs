@@ -513,7 +513,13 @@ impl Gate {
         let inner = &*self.inner;
         let mut verdict = match inner.deadline {
             Some(deadline) => {
-                verify_within(inner.verifier.as_ref(), proposal, deadline, inner.on_failure).await
+                verify_within(
+                    inner.verifier.as_ref(),
+                    proposal,
+                    deadline,
+                    inner.on_failure,
+                )
+                .await
             }
             None => {
                 crate::verifier::verify_fail_closed(
@@ -544,7 +550,11 @@ impl Gate {
     /// Verifies `action` and, when allowed, runs `side_effect` with the permit, then records
     /// its outcome. The side effect never runs when the action is refused or the decision
     /// could not be recorded.
-    pub async fn run<F, Fut, T, E>(&self, action: Action, side_effect: F) -> Result<Gated<T, E>, GateError>
+    pub async fn run<F, Fut, T, E>(
+        &self,
+        action: Action,
+        side_effect: F,
+    ) -> Result<Gated<T, E>, GateError>
     where
         F: FnOnce(Permit) -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -576,7 +586,11 @@ impl Gate {
 
     /// Records the outcome of a side effect run outside [`Gate::run`] (for example by an agent
     /// that called the HTTP service).
-    pub async fn report_outcome(&self, checked: &Checked, outcome: Outcome) -> Result<(), StoreError> {
+    pub async fn report_outcome(
+        &self,
+        checked: &Checked,
+        outcome: Outcome,
+    ) -> Result<(), StoreError> {
         let event = AuditEvent {
             proposal_id: checked.proposal_id.clone(),
             digest: checked.digest,

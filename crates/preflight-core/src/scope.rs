@@ -145,8 +145,7 @@ impl ScopeEntry {
         let operations = self.operations.is_empty()
             || (!inner.operations.is_empty() && inner.operations.is_subset(&self.operations));
         let environments = self.environments.is_empty()
-            || (!inner.environments.is_empty()
-                && inner.environments.is_subset(&self.environments));
+            || (!inner.environments.is_empty() && inner.environments.is_subset(&self.environments));
         let resources = self.resources.is_empty()
             || (!inner.resources.is_empty()
                 && inner

@@ -51,9 +51,7 @@ impl fmt::Display for Decision {
 }
 
 /// The verdict to use when a verifier could not decide: never allow.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema, Hash,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum FailClosed {
     /// Refuse outright.
@@ -157,7 +155,11 @@ pub struct Verdict {
 
 impl Verdict {
     /// A verdict with one reason.
-    pub fn new(decision: Decision, verifier: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        decision: Decision,
+        verifier: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         let verifier = verifier.into();
         let message = message.into();
         let reasons = if message.is_empty() {
@@ -204,7 +206,11 @@ impl Verdict {
     }
 
     /// The fail-closed verdict for a verifier that could not decide.
-    pub fn failed(verifier: impl Into<String>, on_failure: FailClosed, cause: impl fmt::Display) -> Self {
+    pub fn failed(
+        verifier: impl Into<String>,
+        on_failure: FailClosed,
+        cause: impl fmt::Display,
+    ) -> Self {
         let verifier = verifier.into();
         let decision = on_failure.decision();
         Self {

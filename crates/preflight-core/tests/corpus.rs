@@ -1,5 +1,7 @@
 //! Every case of the shared corpus reads as an action; malformed input names the field.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use preflight_core::corpus::{Expect, load_cases, parse_cases};
 use preflight_core::{Action, Decision};
 
@@ -32,8 +34,20 @@ fn every_corpus_line_parses() {
         assert_eq!(Action::from_json(&json).unwrap(), case.action);
     }
     let declared = cases.iter().find(|c| c.id == "tf-under-declared").unwrap();
-    assert_eq!(declared.action.declared.blast_radius.as_ref().unwrap().resources, Some(1));
-    let low = cases.iter().find(|c| c.id == "kubectl-low-confidence").unwrap();
+    assert_eq!(
+        declared
+            .action
+            .declared
+            .blast_radius
+            .as_ref()
+            .unwrap()
+            .resources,
+        Some(1)
+    );
+    let low = cases
+        .iter()
+        .find(|c| c.id == "kubectl-low-confidence")
+        .unwrap();
     assert_eq!(low.action.confidence, Some(0.3));
 }
 
@@ -43,7 +57,10 @@ fn errors_name_the_field() {
         (r#"{"tool": 5}"#, "tool"),
         (r#"{"tool": "Bash", "confidence": "high"}"#, "confidence"),
         (r#"{"tool": "Bash", "confidence": 1.5}"#, "confidence"),
-        (r#"{"tool": "Bash", "declared": {"blast_radius": {"resources": "many"}}}"#, "declared.blast_radius.resources"),
+        (
+            r#"{"tool": "Bash", "declared": {"blast_radius": {"resources": "many"}}}"#,
+            "declared.blast_radius.resources",
+        ),
         (r#"{"tool": "Bash", "context": {"cwd": 3}}"#, "context.cwd"),
         (r#"{"tool": "Bash", "contxt": {}}"#, "contxt"),
         (r#"{"tool": ""}"#, "tool"),

@@ -1,5 +1,7 @@
 //! The action digest identifies exactly one action.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use preflight_core::Action;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -33,7 +35,10 @@ fn reversed(value: &Value) -> String {
             format!("{{{}}}", body.join(","))
         }
         Value::Array(items) => {
-            format!("[{}]", items.iter().map(reversed).collect::<Vec<_>>().join(","))
+            format!(
+                "[{}]",
+                items.iter().map(reversed).collect::<Vec<_>>().join(",")
+            )
         }
         other => other.to_string(),
     }
@@ -93,7 +98,10 @@ fn changes_when_any_field_changes() {
     }
     // Adding a field that was absent changes it too.
     let mut added = base.clone();
-    added.as_object_mut().unwrap().insert("task".into(), json!("fix the build"));
+    added
+        .as_object_mut()
+        .unwrap()
+        .insert("task".into(), json!("fix the build"));
     assert_ne!(digest, Action::from_value(added).unwrap().digest());
 }
 

@@ -1,5 +1,7 @@
 //! The laws of composition and the gate, as properties.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::Duration;
 
 use preflight_core::testkit::{MemoryAuditSink, ScriptedAnswer, ScriptedApprover};
@@ -41,7 +43,9 @@ impl Verifier for Broken {
                 std::future::pending::<()>().await;
                 unreachable!()
             }
-            Misbehaviour::BadConfidence => Ok(Verdict::allow("broken", "sure").with_confidence(7.0)),
+            Misbehaviour::BadConfidence => {
+                Ok(Verdict::allow("broken", "sure").with_confidence(7.0))
+            }
         }
     }
 }
@@ -188,11 +192,20 @@ async fn permit_is_single_use_and_bound_to_the_action() {
 
     let mut edited = verified.clone();
     edited.input["profile"] = json!("dev");
-    assert!(matches!(permit.redeem(&edited), Err(PermitError::WrongAction(_))));
+    assert!(matches!(
+        permit.redeem(&edited),
+        Err(PermitError::WrongAction(_))
+    ));
     // A refused attempt with another action does not spend the permit.
     permit.redeem(&verified).unwrap();
-    assert!(matches!(permit.redeem(&verified), Err(PermitError::AlreadyUsed(_))));
-    assert!(matches!(gate.redeem(permit.id(), &verified), Err(PermitError::AlreadyUsed(_))));
+    assert!(matches!(
+        permit.redeem(&verified),
+        Err(PermitError::AlreadyUsed(_))
+    ));
+    assert!(matches!(
+        gate.redeem(permit.id(), &verified),
+        Err(PermitError::AlreadyUsed(_))
+    ));
 }
 
 #[tokio::test]
@@ -202,7 +215,10 @@ async fn permit_expires() {
     let checked = gate.check(action()).await.unwrap();
     let permit = checked.permit.unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert!(matches!(permit.redeem(&action()), Err(PermitError::Expired(_))));
+    assert!(matches!(
+        permit.redeem(&action()),
+        Err(PermitError::Expired(_))
+    ));
 }
 
 #[tokio::test]
@@ -253,29 +269,68 @@ async fn escalation_asks_and_approval_binds_to_the_action() {
         .build()
         .unwrap();
 
-    let approved = gate.run(action(), |p| async move { Ok::<_, String>(p.id().to_string()) }).await.unwrap();
+    let approved = gate
+        .run(
+            action(),
+            |p| async move { Ok::<_, String>(p.id().to_string()) },
+        )
+        .await
+        .unwrap();
     assert!(approved.ran());
 
     // An approval given for a different digest is refused.
-    let forged = gate.run(action(), |_| async { Ok::<_, String>(String::new()) }).await.unwrap();
+    let forged = gate
+        .run(action(), |_| async { Ok::<_, String>(String::new()) })
+        .await
+        .unwrap();
     assert!(!forged.ran());
-    let Gated::Refused(checked) = forged else { unreachable!() };
+    let Gated::Refused(checked) = forged else {
+        unreachable!()
+    };
     assert_eq!(checked.decision, Decision::Deny);
-    assert!(checked.approval.unwrap().comment.unwrap().contains("different action"));
+    assert!(
+        checked
+            .approval
+            .unwrap()
+            .comment
+            .unwrap()
+            .contains("different action")
+    );
 
-    let denied = gate.run(action(), |_| async { Ok::<_, String>(String::new()) }).await.unwrap();
+    let denied = gate
+        .run(action(), |_| async { Ok::<_, String>(String::new()) })
+        .await
+        .unwrap();
     assert!(!denied.ran());
 
     // Nobody answers before expiry: denied.
-    let expired = gate.run(action(), |_| async { Ok::<_, String>(String::new()) }).await.unwrap();
-    let Gated::Refused(checked) = expired else { panic!("expired approval ran") };
-    assert!(checked.approval.unwrap().comment.unwrap().contains("expired"));
+    let expired = gate
+        .run(action(), |_| async { Ok::<_, String>(String::new()) })
+        .await
+        .unwrap();
+    let Gated::Refused(checked) = expired else {
+        panic!("expired approval ran")
+    };
+    assert!(
+        checked
+            .approval
+            .unwrap()
+            .comment
+            .unwrap()
+            .contains("expired")
+    );
 
     assert_eq!(approver.asked().len(), 4);
     // Every request was on record before it was asked.
     let kinds: Vec<&str> = audit.events().iter().map(|e| e.kind.type_name()).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "approval_requested").count(), 4);
-    assert_eq!(kinds.iter().filter(|k| **k == "approval_decided").count(), 4);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "approval_requested").count(),
+        4
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "approval_decided").count(),
+        4
+    );
 }
 
 #[tokio::test]
@@ -316,10 +371,19 @@ async fn a_dropped_permit_is_revoked_but_a_token_survives() {
     drop(dropped);
     assert!(gate.redeem(&dropped_id, &action()).is_err());
 
-    let token = gate.check(action()).await.unwrap().permit.unwrap().into_token();
+    let token = gate
+        .check(action())
+        .await
+        .unwrap()
+        .permit
+        .unwrap()
+        .into_token();
     let mut edited = action();
     edited.tool = "aws.cli".into();
-    assert!(matches!(gate.redeem(&token, &edited), Err(PermitError::WrongAction(_))));
+    assert!(matches!(
+        gate.redeem(&token, &edited),
+        Err(PermitError::WrongAction(_))
+    ));
     gate.redeem(&token, &action()).unwrap();
     assert!(gate.redeem(&token, &action()).is_err());
 }

@@ -1,5 +1,7 @@
 //! Scopes: pattern matching and containment.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 
 use preflight_core::{Effect, Operation, ResourcePattern, Scope, ScopeEntry};
@@ -13,15 +15,43 @@ fn pattern(text: &str) -> ResourcePattern {
 fn patterns_match_segments_and_prefixes() {
     let table = [
         ("file:///workspace/app/**", "file:///workspace/app", true),
-        ("file:///workspace/app/**", "file:///workspace/app/src/main.rs", true),
-        ("file:///workspace/app/**", "file:///workspace/application", false),
-        ("file:///workspace/*/build", "file:///workspace/app/build", true),
-        ("file:///workspace/*/build", "file:///workspace/a/b/build", false),
+        (
+            "file:///workspace/app/**",
+            "file:///workspace/app/src/main.rs",
+            true,
+        ),
+        (
+            "file:///workspace/app/**",
+            "file:///workspace/application",
+            false,
+        ),
+        (
+            "file:///workspace/*/build",
+            "file:///workspace/app/build",
+            true,
+        ),
+        (
+            "file:///workspace/*/build",
+            "file:///workspace/a/b/build",
+            false,
+        ),
         ("aws://*/ec2/**", "aws://prod/ec2/i-1", true),
         ("aws://*/ec2/**", "aws://prod/s3/bucket", false),
-        ("k8s://*/*/namespace/*", "k8s://prod-cluster/_/namespace/payments", true),
-        ("sql://db.prod.internal/app/users", "sql://db.prod.internal/app/users", true),
-        ("sql://db.prod.internal/app/users", "sql://db.prod.internal/app/users2", false),
+        (
+            "k8s://*/*/namespace/*",
+            "k8s://prod-cluster/_/namespace/payments",
+            true,
+        ),
+        (
+            "sql://db.prod.internal/app/users",
+            "sql://db.prod.internal/app/users",
+            true,
+        ),
+        (
+            "sql://db.prod.internal/app/users",
+            "sql://db.prod.internal/app/users2",
+            false,
+        ),
     ];
     for (p, resource, expected) in table {
         assert_eq!(pattern(p).matches(resource), expected, "{p} ~ {resource}");
@@ -32,7 +62,10 @@ fn patterns_match_segments_and_prefixes() {
 fn containment() {
     let envelope = Scope::single(ScopeEntry {
         operations: BTreeSet::from([Operation::Read, Operation::Update, Operation::Create]),
-        resources: vec![pattern("file:///workspace/app/**"), pattern("file:///tmp/**")],
+        resources: vec![
+            pattern("file:///workspace/app/**"),
+            pattern("file:///tmp/**"),
+        ],
         environments: BTreeSet::new(),
         max_resources: Some(10),
     });
@@ -54,16 +87,28 @@ fn containment() {
 
     let mut unlimited = change.clone();
     unlimited.entries[0].max_resources = None;
-    assert!(!envelope.contains(&unlimited), "an unlimited change exceeds a limited envelope");
+    assert!(
+        !envelope.contains(&unlimited),
+        "an unlimited change exceeds a limited envelope"
+    );
 
     let mut wildcard = change.clone();
     wildcard.entries[0].resources = vec![pattern("file:///workspace/*/src/**")];
-    assert!(!envelope.contains(&wildcard), "a wildcard reaching other projects is not within app");
+    assert!(
+        !envelope.contains(&wildcard),
+        "a wildcard reaching other projects is not within app"
+    );
 
     let effect = Effect::new(Operation::Update, "file:///workspace/app/src/lib.rs");
     assert!(envelope.covers(&effect));
-    assert!(!envelope.covers(&Effect::new(Operation::Delete, "file:///workspace/app/src/lib.rs")));
-    assert!(Scope::of_effects(&[effect]).entries[0].resources[0].matches("file:///workspace/app/src/lib.rs"));
+    assert!(!envelope.covers(&Effect::new(
+        Operation::Delete,
+        "file:///workspace/app/src/lib.rs"
+    )));
+    assert!(
+        Scope::of_effects(&[effect]).entries[0].resources[0]
+            .matches("file:///workspace/app/src/lib.rs")
+    );
 }
 
 fn segment() -> impl Strategy<Value = String> {
