@@ -35,7 +35,10 @@ impl Condition {
                 }
                 Ok(Self { program })
             }
-            Ok(Err(errors)) => Err(format!("invalid condition: {}", one_line(&errors.to_string()))),
+            Ok(Err(errors)) => Err(format!(
+                "invalid condition: {}",
+                one_line(&errors.to_string())
+            )),
             Err(_) => Err("invalid condition: the parser failed".into()),
         }
     }

@@ -55,7 +55,13 @@ impl std::fmt::Display for CorpusReport {
                 case.id, case.line, case.expect, case.decision, case.summary
             )?;
         }
-        writeln!(f, "{} passed, {} failed, {} cases", self.passed, self.failed, self.cases.len())
+        writeln!(
+            f,
+            "{} passed, {} failed, {} cases",
+            self.passed,
+            self.failed,
+            self.cases.len()
+        )
     }
 }
 
@@ -69,7 +75,11 @@ pub async fn evaluate_corpus<V: Verifier + ?Sized>(verifier: &V, cases: &[Case])
         let proposal = Proposal::new(case.action.clone());
         let (decision, rules, summary) = match verifier.verify(&proposal).await {
             Ok(verdict) => summarize(&verdict),
-            Err(error) => (Decision::Deny, Vec::new(), format!("could not decide: {error}")),
+            Err(error) => (
+                Decision::Deny,
+                Vec::new(),
+                format!("could not decide: {error}"),
+            ),
         };
         let passed = case.expect.accepts(decision);
         if passed {
@@ -91,7 +101,11 @@ pub async fn evaluate_corpus<V: Verifier + ?Sized>(verifier: &V, cases: &[Case])
 }
 
 fn summarize(verdict: &Verdict) -> (Decision, Vec<String>, String) {
-    let rules = verdict.deciding_rules().into_iter().map(String::from).collect();
+    let rules = verdict
+        .deciding_rules()
+        .into_iter()
+        .map(String::from)
+        .collect();
     (verdict.decision, rules, verdict.summary())
 }
 

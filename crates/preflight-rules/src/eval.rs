@@ -2,7 +2,9 @@
 
 use std::borrow::Cow;
 
-use preflight_core::{Action, Decision, Effect, Inspection, Operation, Reason, ReasonKind, Verdict};
+use preflight_core::{
+    Action, Decision, Effect, Inspection, Operation, Reason, ReasonKind, Verdict,
+};
 use serde::Serialize;
 use smallvec::SmallVec;
 
@@ -83,7 +85,11 @@ pub(crate) fn check(
     if !any_match(&rule.resources, &effect.resource) {
         return Check::Failed("resources");
     }
-    if rule.except_resources.iter().any(|p| p.is_match(&effect.resource)) {
+    if rule
+        .except_resources
+        .iter()
+        .any(|p| p.is_match(&effect.resource))
+    {
         return Check::Failed("except_resources");
     }
     let flag = |want: Option<bool>, have: bool| want.is_none_or(|w| w == have);
@@ -103,7 +109,11 @@ pub(crate) fn check(
         return Check::Failed("tags");
     }
     for (key, pattern) in &rule.attributes {
-        if !effect.attributes.get(&**key).is_some_and(|v| pattern.is_match(v)) {
+        if !effect
+            .attributes
+            .get(&**key)
+            .is_some_and(|v| pattern.is_match(v))
+        {
             return Check::Failed("attributes");
         }
     }
@@ -172,7 +182,11 @@ impl Policy {
                     Check::Matched => true,
                     Check::Failed(_) => false,
                     Check::ConditionError(error) => {
-                        if !out.condition_errors.iter().any(|(x, y, _)| (*x, *y) == (r, e)) {
+                        if !out
+                            .condition_errors
+                            .iter()
+                            .any(|(x, y, _)| (*x, *y) == (r, e))
+                        {
                             out.condition_errors.push((r, e, error));
                         }
                         rule.decision != Decision::Allow
@@ -196,14 +210,19 @@ impl Policy {
                     visit(r);
                 }
             } else {
-                subject
-                    .index
-                    .candidates(&action.tool, effect.operation, &effect.resource, &mut visit);
+                subject.index.candidates(
+                    &action.tool,
+                    effect.operation,
+                    &effect.resource,
+                    &mut visit,
+                );
             }
             if self.file.unknown_environment != RuleEffect::Allow
                 && effect.operation == Operation::Delete
                 && environment.is_none()
-                && ENVIRONMENT_SCHEMES.iter().any(|s| effect.resource.starts_with(s))
+                && ENVIRONMENT_SCHEMES
+                    .iter()
+                    .any(|s| effect.resource.starts_with(s))
             {
                 out.unknown_env.push(e);
                 matched = true;
@@ -216,7 +235,10 @@ impl Policy {
             out.blast_radius = inspection.blast_radius.exceeds(said);
         }
         if let (Some(threshold), Some(confidence)) = (subject.threshold, action.confidence) {
-            out.low_confidence = confidence < threshold && effects.iter().any(|e| e.operation.is_mutating() || e.opaque);
+            out.low_confidence = confidence < threshold
+                && effects
+                    .iter()
+                    .any(|e| e.operation.is_mutating() || e.opaque);
         }
         let mut decision = Decision::Abstain;
         for &(r, _) in &out.matches {
@@ -240,7 +262,9 @@ impl Policy {
     /// The decision for `action` given what inspection derived, through the index. The same
     /// as the decision of [`Policy::evaluate`], without building a verdict.
     pub fn decide(&self, action: &Action, inspection: &Inspection) -> Decision {
-        self.outcome(action, inspection, false).decision.unwrap_or(Decision::Deny)
+        self.outcome(action, inspection, false)
+            .decision
+            .unwrap_or(Decision::Deny)
     }
 
     /// The verdict for `action` given what inspection derived, through the index.
@@ -286,7 +310,9 @@ impl Policy {
         let describe = |e: u16| {
             effects
                 .get(usize::from(e))
-                .map_or_else(String::new, |effect| format!("{} {}", effect.operation, effect.resource))
+                .map_or_else(String::new, |effect| {
+                    format!("{} {}", effect.operation, effect.resource)
+                })
         };
         let reason = |kind, rule: Option<String>, decision, message: String| Reason {
             kind,
@@ -321,7 +347,10 @@ impl Policy {
                 ReasonKind::Rule,
                 Some(UNKNOWN_ENVIRONMENT_RULE.into()),
                 self.file.unknown_environment.decision(),
-                format!("destructive action in an unknown environment ({})", describe(e)),
+                format!(
+                    "destructive action in an unknown environment ({})",
+                    describe(e)
+                ),
             ));
         }
         for &e in &outcome.defaulted {
@@ -335,9 +364,17 @@ impl Policy {
         for (r, e, error) in &outcome.condition_errors {
             if let Some(rule) = self.rules.get(*r as usize) {
                 reasons.push(reason(
-                    ReasonKind::Failure,
+                    if rule.shadow {
+                        ReasonKind::Shadow
+                    } else {
+                        ReasonKind::Failure
+                    },
                     Some(rule.id.to_string()),
-                    if rule.decision == Decision::Allow { Decision::Abstain } else { rule.decision },
+                    if rule.decision == Decision::Allow {
+                        Decision::Abstain
+                    } else {
+                        rule.decision
+                    },
                     format!("{error} ({})", describe(*e)),
                 ));
             }
@@ -368,7 +405,11 @@ impl Policy {
                     ReasonKind::Shadow,
                     Some(rule.id.to_string()),
                     rule.decision,
-                    format!("shadow rule would {}: {why} ({})", rule.decision, describe(e)),
+                    format!(
+                        "shadow rule would {}: {why} ({})",
+                        rule.decision,
+                        describe(e)
+                    ),
                 ));
             }
         }
@@ -381,7 +422,8 @@ impl Policy {
         let final_decision = if self.file.shadow {
             for reason in &mut reasons {
                 reason.kind = ReasonKind::Shadow;
-                reason.message = format!("policy in shadow mode would {decision}: {}", reason.message);
+                reason.message =
+                    format!("policy in shadow mode would {decision}: {}", reason.message);
             }
             Decision::Abstain
         } else {
@@ -451,11 +493,19 @@ impl std::fmt::Display for Explanation {
         writeln!(f, "verdict: {}", self.verdict.summary())?;
         for (i, effect) in self.effects.iter().enumerate() {
             let env = effect.environment.as_deref().unwrap_or("unknown");
-            writeln!(f, "effect {i}: {} {} (environment {env})", effect.operation, effect.resource)?;
+            writeln!(
+                f,
+                "effect {i}: {} {} (environment {env})",
+                effect.operation, effect.resource
+            )?;
         }
         for rule in &self.rules {
             let shadow = if rule.shadow { " shadow" } else { "" };
-            write!(f, "{}:{} rule `{}` ({:?}{shadow}): ", rule.line, rule.column, rule.id, rule.effect)?;
+            write!(
+                f,
+                "{}:{} rule `{}` ({:?}{shadow}): ",
+                rule.line, rule.column, rule.id, rule.effect
+            )?;
             if !rule.applies {
                 writeln!(f, "does not apply to this agent")?;
                 continue;
@@ -490,9 +540,9 @@ pub fn explain_inspected(policy: &Policy, action: &Action, inspection: &Inspecti
     let mut rules = Vec::with_capacity(policy.rules.len());
     for (index, (rule, spec)) in policy.rules.iter().zip(&policy.file.rules).enumerate() {
         let (line, column) = policy.rule_position(index);
-        let applies = subject.as_ref().is_some_and(|s| {
-            u32::try_from(index).is_ok_and(|i| s.index.members.contains(&i))
-        });
+        let applies = subject
+            .as_ref()
+            .is_some_and(|s| u32::try_from(index).is_ok_and(|i| s.index.members.contains(&i)));
         let mut checks = Vec::new();
         if let (true, Some(subject)) = (applies, subject.as_ref()) {
             for (e, effect) in effects.iter().enumerate() {
@@ -500,7 +550,13 @@ pub fn explain_inspected(policy: &Policy, action: &Action, inspection: &Inspecti
                 let bit = environment_bit(policy, environment);
                 let target = format!("{} {}", effect.operation, effect.resource);
                 let check = match check(rule, subject, effect, environment, bit) {
-                    Check::Matched => EffectCheck { effect: e, target, matched: true, failed: None, detail: None },
+                    Check::Matched => EffectCheck {
+                        effect: e,
+                        target,
+                        matched: true,
+                        failed: None,
+                        detail: None,
+                    },
                     Check::Failed(field) => EffectCheck {
                         effect: e,
                         target,
@@ -532,7 +588,9 @@ pub fn explain_inspected(policy: &Policy, action: &Action, inspection: &Inspecti
     }
     Explanation {
         verdict,
-        agent: subject.map(|s| s.agent.to_string()).filter(|a| !a.is_empty()),
+        agent: subject
+            .map(|s| s.agent.to_string())
+            .filter(|a| !a.is_empty()),
         effects,
         rules,
     }

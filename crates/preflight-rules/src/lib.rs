@@ -14,7 +14,9 @@ mod verifier;
 
 pub use corpus::{CaseResult, CorpusReport, evaluate_corpus, evaluate_corpus_file};
 pub use error::RulesError;
-pub use eval::{EffectCheck, Explanation, RuleTrace, UNKNOWN_ENVIRONMENT_RULE, explain, explain_inspected};
+pub use eval::{
+    EffectCheck, Explanation, RuleTrace, UNKNOWN_ENVIRONMENT_RULE, explain, explain_inspected,
+};
 pub use file::{AgentEnvelope, FleetLimit, PolicyFile, PolicyTest, RuleEffect, RuleSpec};
 pub use lint::{Finding, Severity, lint, lint_file, lint_str};
 pub use policy::{Policy, parse};

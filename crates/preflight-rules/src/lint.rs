@@ -99,7 +99,13 @@ pub fn lint_file(path: impl AsRef<std::path::Path>) -> Result<Vec<Finding>, Rule
 
 fn reindex(error: RulesError, index: usize) -> RulesError {
     match error {
-        RulesError::Invalid { origin, line, column, field, message } => RulesError::Invalid {
+        RulesError::Invalid {
+            origin,
+            line,
+            column,
+            field,
+            message,
+        } => RulesError::Invalid {
             origin,
             line,
             column,
@@ -112,7 +118,13 @@ fn reindex(error: RulesError, index: usize) -> RulesError {
 
 fn error_finding(error: &RulesError, rule: Option<String>) -> Finding {
     match error {
-        RulesError::Invalid { origin, line, column, field, message } => Finding {
+        RulesError::Invalid {
+            origin,
+            line,
+            column,
+            field,
+            message,
+        } => Finding {
             severity: Severity::Error,
             code: "invalid",
             origin: origin.clone(),
@@ -138,18 +150,23 @@ fn error_finding(error: &RulesError, rule: Option<String>) -> Finding {
 /// size of the always-scanned list.
 pub fn lint(policy: &Policy) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let finding = |severity, code, index: Option<usize>, at: Option<(usize, usize)>, message: String| {
-        let (line, column) = at.or_else(|| index.map(|i| policy.rule_position(i))).unwrap_or((0, 0));
-        Finding {
-            severity,
-            code,
-            origin: policy.origin.clone(),
-            line,
-            column,
-            rule: index.and_then(|i| policy.rules.get(i)).map(|r| r.id.to_string()),
-            message,
-        }
-    };
+    let finding =
+        |severity, code, index: Option<usize>, at: Option<(usize, usize)>, message: String| {
+            let (line, column) = at
+                .or_else(|| index.map(|i| policy.rule_position(i)))
+                .unwrap_or((0, 0));
+            Finding {
+                severity,
+                code,
+                origin: policy.origin.clone(),
+                line,
+                column,
+                rule: index
+                    .and_then(|i| policy.rules.get(i))
+                    .map(|r| r.id.to_string()),
+                message,
+            }
+        };
     let defined = &policy.file.environments.environments;
     for (i, spec) in policy.file.rules.iter().enumerate() {
         for name in &spec.environments {
@@ -159,7 +176,10 @@ pub fn lint(policy: &Policy) -> Vec<Finding> {
                     "unknown_environment",
                     Some(i),
                     Some(policy.value_position(i, name)),
-                    format!("rule `{}` names environment `{name}`, which the policy does not define", spec.id),
+                    format!(
+                        "rule `{}` names environment `{name}`, which the policy does not define",
+                        spec.id
+                    ),
                 ));
             }
         }
@@ -187,12 +207,12 @@ pub fn lint(policy: &Policy) -> Vec<Finding> {
             }
         }
         if rule.decision == preflight_core::Decision::Allow {
-            if let Some((_, blocker)) = policy
-                .rules
-                .iter()
-                .enumerate()
-                .find(|(j, other)| *j != later && !other.shadow && other.decision > rule.decision && covers(other, rule))
-            {
+            if let Some((_, blocker)) = policy.rules.iter().enumerate().find(|(j, other)| {
+                *j != later
+                    && !other.shadow
+                    && other.decision > rule.decision
+                    && covers(other, rule)
+            }) {
                 findings.push(finding(
                     Severity::Warning,
                     "unreachable_allow",

@@ -30,7 +30,11 @@ impl Pattern {
                 return Ok(Pattern::Below(head.into()));
             }
             let full = glob(text, true)?;
-            let head = if head.is_empty() { None } else { Some(Box::new(glob(head, true)?)) };
+            let head = if head.is_empty() {
+                None
+            } else {
+                Some(Box::new(glob(head, true)?))
+            };
             return Ok(Pattern::Glob(Box::new(full), head));
         }
         Ok(Pattern::Glob(Box::new(glob(text, true)?), None))
@@ -157,7 +161,11 @@ mod tests {
 
     #[test]
     fn names_and_errors() {
-        assert!(Pattern::name("mcp__filesystem__*").unwrap().is_match("mcp__filesystem__read"));
+        assert!(
+            Pattern::name("mcp__filesystem__*")
+                .unwrap()
+                .is_match("mcp__filesystem__read")
+        );
         assert!(Pattern::name("{main,master}").unwrap().is_match("master"));
         assert!(Pattern::path("file:///[").is_err());
         assert!(Pattern::path("").is_err());

@@ -155,10 +155,18 @@ impl AgentIndex {
             }
             for tool in &rule.tools {
                 match tool.as_exact() {
-                    Some(name) => index.by_tool.entry(name.into()).or_default().insert(i, rule),
+                    Some(name) => index
+                        .by_tool
+                        .entry(name.into())
+                        .or_default()
+                        .insert(i, rule),
                     None => {
                         let source = tool.source();
-                        match index.tool_globs.iter_mut().find(|(p, _)| p.source() == source) {
+                        match index
+                            .tool_globs
+                            .iter_mut()
+                            .find(|(p, _)| p.source() == source)
+                        {
                             Some((_, bucket)) => bucket.insert(i, rule),
                             None => {
                                 let mut bucket = Bucket::default();
@@ -290,7 +298,8 @@ impl Policy {
         if file.version != 1 {
             return Err(locate.top("version", "unsupported version; expected 1"));
         }
-        let mut environments: Vec<String> = file.environments.environments.keys().cloned().collect();
+        let mut environments: Vec<String> =
+            file.environments.environments.keys().cloned().collect();
         for rule in &file.rules {
             for name in &rule.environments {
                 if name != "unknown" && !environments.contains(name) {
@@ -312,7 +321,12 @@ impl Policy {
             }
             if let Some(first) = seen.insert(spec.id.as_str(), index) {
                 let _ = first;
-                return Err(locate.rule(index, "id", None, &format!("duplicate rule id `{}`", spec.id)));
+                return Err(locate.rule(
+                    index,
+                    "id",
+                    None,
+                    &format!("duplicate rule id `{}`", spec.id),
+                ));
             }
             rules.push(compile_rule(index, spec, &environments, &locate)?);
         }
@@ -322,7 +336,11 @@ impl Policy {
             let field = |f: &str| format!("agents.{id}.{f}");
             if let Some(threshold) = envelope.confidence_threshold {
                 if !(0.0..=1.0).contains(&threshold) {
-                    return Err(locate.near(id, &field("confidence_threshold"), "must be a number from 0 to 1"));
+                    return Err(locate.near(
+                        id,
+                        &field("confidence_threshold"),
+                        "must be a number from 0 to 1",
+                    ));
                 }
             }
             let mut selectors = Vec::new();
@@ -358,7 +376,9 @@ impl Policy {
             }
         }
         let everyone = if agents.is_empty() {
-            let members = (0..rules.len()).filter_map(|i| u32::try_from(i).ok()).collect();
+            let members = (0..rules.len())
+                .filter_map(|i| u32::try_from(i).ok())
+                .collect();
             AgentIndex::build(&rules, members)
         } else {
             AgentIndex::default()
@@ -432,7 +452,8 @@ pub fn parse(text: &str, origin: &str) -> Result<PolicyFile, RulesError> {
             }
         })
     } else {
-        let deserializer = toml::de::Deserializer::parse(text).map_err(|e| toml_error(text, origin, ".", &e))?;
+        let deserializer =
+            toml::de::Deserializer::parse(text).map_err(|e| toml_error(text, origin, ".", &e))?;
         serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let field = e.path().to_string();
             toml_error(text, origin, &field, e.inner())
@@ -441,12 +462,18 @@ pub fn parse(text: &str, origin: &str) -> Result<PolicyFile, RulesError> {
 }
 
 fn toml_error(text: &str, origin: &str, field: &str, error: &toml::de::Error) -> RulesError {
-    let (line, column) = error.span().map_or((0, 0), |span| line_column(text, span.start));
+    let (line, column) = error
+        .span()
+        .map_or((0, 0), |span| line_column(text, span.start));
     RulesError::Invalid {
         origin: origin.to_string(),
         line,
         column,
-        field: if field.is_empty() { ".".into() } else { field.to_string() },
+        field: if field.is_empty() {
+            ".".into()
+        } else {
+            field.to_string()
+        },
         message: error.message().trim().to_string(),
     }
 }
@@ -487,7 +514,13 @@ impl Locator<'_> {
         self.error(at, field, message)
     }
 
-    pub(crate) fn rule(&self, index: usize, field: &str, value: Option<&str>, message: &str) -> RulesError {
+    pub(crate) fn rule(
+        &self,
+        index: usize,
+        field: &str,
+        value: Option<&str>,
+        message: &str,
+    ) -> RulesError {
         let start = self.positions.rules.get(index).copied().unwrap_or(0);
         let at = value
             .and_then(|v| find_quoted(self.text, start, v))
@@ -510,7 +543,11 @@ fn compile_rule(
         list.iter()
             .enumerate()
             .map(|(i, text)| {
-                let compiled = if path { Pattern::path(text) } else { Pattern::name(text) };
+                let compiled = if path {
+                    Pattern::path(text)
+                } else {
+                    Pattern::name(text)
+                };
                 compiled.map_err(|e| locate.rule(index, &format!("{field}[{i}]"), Some(text), &e))
             })
             .collect()
@@ -522,7 +559,9 @@ fn compile_rule(
     let operations = if spec.operations.is_empty() {
         ALL_OPS
     } else {
-        spec.operations.iter().fold(0, |mask, op| mask | op_bit(*op))
+        spec.operations
+            .iter()
+            .fold(0, |mask, op| mask | op_bit(*op))
     };
     let environments = if spec.environments.is_empty() {
         None
@@ -552,10 +591,20 @@ fn compile_rule(
     };
     if let Some(limit) = &spec.limit {
         if limit.max == 0 || limit.window_seconds == 0 {
-            return Err(locate.rule(index, "limit", None, "max and window_seconds must be positive"));
+            return Err(locate.rule(
+                index,
+                "limit",
+                None,
+                "max and window_seconds must be positive",
+            ));
         }
         if spec.effect != crate::file::RuleEffect::Allow {
-            return Err(locate.rule(index, "limit", None, "a limit only applies to an allow rule"));
+            return Err(locate.rule(
+                index,
+                "limit",
+                None,
+                "a limit only applies to an allow rule",
+            ));
         }
     }
     Ok(Rule {

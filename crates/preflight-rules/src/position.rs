@@ -6,7 +6,9 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before.get(line_start..).map_or(1, |s| s.chars().count() + 1);
+    let column = before
+        .get(line_start..)
+        .map_or(1, |s| s.chars().count() + 1);
     (line, column)
 }
 
@@ -28,14 +30,14 @@ impl Positions {
         for id in rule_ids {
             let at = find_value(text, cursor, "id", id).unwrap_or(cursor);
             rules.push(at);
-            cursor = at;
+            cursor = at + 1;
         }
         let mut cursor = 0;
         let mut tests = Vec::with_capacity(test_names.len());
         for name in test_names {
             let at = find_value(text, cursor, "name", name).unwrap_or(cursor);
             tests.push(at);
-            cursor = at;
+            cursor = at + 1;
         }
         Self { rules, tests }
     }
@@ -45,7 +47,10 @@ impl Positions {
 fn find_value(text: &str, from: usize, key: &str, value: &str) -> Option<usize> {
     let mut start = from;
     while let Some(found) = find_quoted(text, start, value) {
-        let line_start = text.get(..found).and_then(|s| s.rfind('\n')).map_or(0, |i| i + 1);
+        let line_start = text
+            .get(..found)
+            .and_then(|s| s.rfind('\n'))
+            .map_or(0, |i| i + 1);
         let head = text.get(line_start..found).unwrap_or("");
         let head = head.trim_start().trim_start_matches(['{', ',', ' ']);
         if head.starts_with(key) || head.starts_with(&format!("\"{key}\"")) || head.contains(key) {

@@ -45,7 +45,11 @@ pub fn run_policy_tests(policy: &Policy) -> TestReport {
             None => policy.inspect(&test.action),
         };
         let verdict = policy.evaluate(&test.action, &inspection);
-        let rules: Vec<String> = verdict.deciding_rules().into_iter().map(String::from).collect();
+        let rules: Vec<String> = verdict
+            .deciding_rules()
+            .into_iter()
+            .map(String::from)
+            .collect();
         let missing: Vec<&str> = test
             .rules
             .iter()
@@ -57,7 +61,11 @@ pub fn run_policy_tests(policy: &Policy) -> TestReport {
         let message = if !right {
             format!("expected {}, got {}", test.expect, verdict.summary())
         } else if !missing.is_empty() {
-            format!("rules {} did not decide; {}", missing.join(", "), verdict.summary())
+            format!(
+                "rules {} did not decide; {}",
+                missing.join(", "),
+                verdict.summary()
+            )
         } else {
             verdict.summary()
         };

@@ -113,10 +113,17 @@ async fn apply_limits(
         let Some(limit) = &rule.limit else {
             continue;
         };
-        let key = limit.key.clone().unwrap_or_else(|| format!("rule:{}", rule.id));
+        let key = limit
+            .key
+            .clone()
+            .unwrap_or_else(|| format!("rule:{}", rule.id));
         let window = Duration::from_secs(limit.window_seconds);
         let admitted = match limits {
-            Some(store) => store.try_acquire(&key, limit.max, window, Timestamp::now()).await,
+            Some(store) => {
+                store
+                    .try_acquire(&key, limit.max, window, Timestamp::now())
+                    .await
+            }
             None => Ok(false),
         };
         let message = match admitted {

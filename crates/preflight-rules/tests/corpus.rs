@@ -7,13 +7,21 @@ use preflight_rules::{Policy, PolicyVerifier, evaluate_corpus, run_policy_tests}
 
 fn corpus_path() -> PathBuf {
     std::env::var_os("PREFLIGHT_CORPUS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/actions.jsonl")),
+        || {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/corpus/actions.jsonl"
+            ))
+        },
         PathBuf::from,
     )
 }
 
 fn policy_path() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/policies/infra-bot.toml"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/policies/infra-bot.toml"
+    ))
 }
 
 #[test]
@@ -30,7 +38,10 @@ fn reference_envelope_loads_and_its_tests_pass() {
 async fn shared_corpus_against_the_reference_envelope() {
     let path = corpus_path();
     let cases = load_cases(&path).unwrap_or_else(|e| {
-        panic!("cannot read the corpus at {} (set PREFLIGHT_CORPUS): {e}", path.display())
+        panic!(
+            "cannot read the corpus at {} (set PREFLIGHT_CORPUS): {e}",
+            path.display()
+        )
     });
     let verifier = PolicyVerifier::new(Policy::from_file(policy_path()).unwrap());
     let report = evaluate_corpus(&verifier, &cases).await;
@@ -48,7 +59,18 @@ async fn shared_corpus_against_the_reference_envelope() {
     assert_eq!(report.passed + report.failed, cases.len());
     let failures: Vec<String> = report
         .failures()
-        .map(|c| format!("{} (expected {}, got {}: {})", c.id, c.expect, c.decision, c.summary))
+        .map(|c| {
+            format!(
+                "{} (expected {}, got {}: {})",
+                c.id, c.expect, c.decision, c.summary
+            )
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
