@@ -256,21 +256,37 @@ async fn an_expired_approval_cannot_be_used() {
     browser.finish().await;
 }
 
+/// Two console instances, each with its own connection to one SQLite queue (the audit store
+/// of `preflight-audit`), as two processes would have.
+async fn two_stores_on_one_file() -> (Arc<dyn ApprovalStore>, Arc<dyn ApprovalStore>) {
+    let dir = std::env::temp_dir().join(format!("preflight-approval-{}", preflight_core::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("queue.db").display());
+    let open = || async {
+        preflight_audit::AuditStore::builder(url.clone())
+            .with_poll_interval(Duration::from_millis(50))
+            .build()
+            .await
+            .unwrap()
+    };
+    (Arc::new(open().await), Arc::new(open().await))
+}
+
 #[tokio::test]
 async fn two_consoles_on_one_store_serve_the_same_queue() {
     let _one = ONE_BROWSER.lock().await;
     let Some(browser) = browser::start().await else {
         return;
     };
-    // One store shared by two independent console instances (own routers, own sessions).
-    let store: Arc<dyn ApprovalStore> = store();
-    let first = serve(&console(Arc::clone(&store))).await;
+    let (store_a, store_b) = two_stores_on_one_file().await;
+    let first = serve(&console(Arc::clone(&store_a))).await;
     // Another host name, so the browser keeps a separate session cookie for each instance.
-    let second = serve(&console(Arc::clone(&store)))
+    let second = serve(&console(Arc::clone(&store_b)))
         .await
         .replace("127.0.0.1", "localhost");
-    let (run, ran) = gated(Arc::clone(&store), Duration::from_secs(60));
-    let request = first_pending(store.as_ref()).await;
+    // The agent's gate queues through the first instance's store.
+    let (run, ran) = gated(Arc::clone(&store_a), Duration::from_secs(60));
+    let request = first_pending(store_b.as_ref()).await;
     let card = format!("#req-{}", request.id);
 
     browser.sign_in(&second, BOB.1).await;
@@ -297,6 +313,15 @@ async fn two_consoles_on_one_store_serve_the_same_queue() {
         .unwrap()
         .unwrap();
     assert!(gated.ran() && ran.load(Ordering::SeqCst));
+    // A second decision on either instance is refused.
+    let again = reqwest::Client::new()
+        .post(format!("{first}/api/requests/{}/decision", request.id))
+        .bearer_auth(ALICE.1)
+        .json(&json!({"decision": "approve", "digest": request.digest.to_hex()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), reqwest::StatusCode::CONFLICT);
     browser.finish().await;
 }
 

@@ -579,3 +579,66 @@ async fn an_edited_action_needs_a_new_approval() {
     assert!(approval.binds_to(&original).is_ok());
     assert!(approval.binds_to(&second).is_err());
 }
+
+/// Two console instances with their own connections to one SQLite queue (the audit store of
+/// `preflight-audit`): both list the request the gate queued through a third connection, a
+/// decision on one reaches the waiting gate, and the other refuses a second decision.
+#[tokio::test]
+async fn two_console_instances_share_one_sqlite_queue() {
+    let dir = std::env::temp_dir().join(format!("preflight-approval-{}", preflight_core::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("queue.db").display());
+    let open = || async {
+        let store: Arc<dyn ApprovalStore> = Arc::new(
+            preflight_audit::AuditStore::builder(url.clone())
+                .with_poll_interval(Duration::from_millis(50))
+                .build()
+                .await
+                .unwrap(),
+        );
+        store
+    };
+    let (agent_side, one, two) = (open().await, open().await, open().await);
+    let first = serve(&console(one)).await;
+    let second = serve(&console(two)).await;
+    let (gate, _) = gate(approver(agent_side.clone()), Duration::from_secs(30));
+    let run = tokio::spawn(async move {
+        gate.run(kiro_action(), |_| async { Ok::<_, String>("deleted") })
+            .await
+            .unwrap()
+    });
+    let request = first_pending(agent_side.as_ref()).await;
+    for base in [&first, &second] {
+        let listed: Vec<QueuedApproval> = http()
+            .get(format!("{base}/api/requests"))
+            .header(AUTHORIZATION, bearer(ALICE.1))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1, "{base}");
+        assert_eq!(listed[0].request.id, request.id);
+        assert_eq!(listed[0].request.digest, request.digest);
+    }
+    let digest = request.digest.to_hex();
+    assert_eq!(
+        api_decide(&second, &request.id, "approve", &digest)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        api_decide(&first, &request.id, "deny", &digest)
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+    let gated = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(gated.ran());
+    let _ = std::fs::remove_dir_all(dir);
+}
