@@ -235,11 +235,7 @@ fn read_file(path: &Path) -> Result<FileConfig, CliError> {
                 format!("{line}:{column}")
             })
             .unwrap_or_else(|| "0:0".into());
-        CliError::Config(format!(
-            "{}:{position}: {}",
-            path.display(),
-            e.message()
-        ))
+        CliError::Config(format!("{}:{position}: {}", path.display(), e.message()))
     })
 }
 

@@ -146,9 +146,10 @@ impl Engine {
                 builder = match settings.approver {
                     ApproverKind::None => builder,
                     ApproverKind::Terminal => builder.with_approver(TerminalApprover::new()),
-                    ApproverKind::Console => builder.with_approver(ConsoleApprover::new(
-                        Arc::new(store.clone()) as Arc<dyn preflight_core::ApprovalStore>,
-                    )),
+                    ApproverKind::Console => builder
+                        .with_approver(ConsoleApprover::new(
+                            Arc::new(store.clone()) as Arc<dyn preflight_core::ApprovalStore>
+                        )),
                 };
                 let gate = builder.build().map_err(|e| CliError::Gate(e.to_string()))?;
                 (Some(gate), Some(store))
@@ -283,7 +284,9 @@ pub fn read_action(source: &str) -> Result<Action, CliError> {
         std::fs::read_to_string(source).map_err(|e| CliError::io(format!("reading {source}"), e))?
     };
     if text.trim().is_empty() {
-        return Err(CliError::Input(format!("{source}: no action given (empty input)")));
+        return Err(CliError::Input(format!(
+            "{source}: no action given (empty input)"
+        )));
     }
     Action::from_json(&text).map_err(|e| {
         let position = e

@@ -122,7 +122,11 @@ mod tests {
         assert_eq!(action.agent.session.as_deref(), Some("s1"));
         assert_eq!(action.agent.id.as_deref(), Some("claude-code"));
         assert_eq!(
-            action.context.labels.get("claude_code.tool_use_id").map(String::as_str),
+            action
+                .context
+                .labels
+                .get("claude_code.tool_use_id")
+                .map(String::as_str),
             Some("toolu_1")
         );
     }

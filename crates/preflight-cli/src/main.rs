@@ -262,10 +262,14 @@ async fn hook_claude_code(settings: &Settings) -> Result<u8, CliError> {
 async fn mcp(settings: &Settings, server: String, command: Vec<String>) -> Result<u8, CliError> {
     let engine = Engine::build(settings, true).await?;
     let Some(gate) = engine.gate.clone() else {
-        return Err(CliError::Config("the MCP proxy needs an audit store".into()));
+        return Err(CliError::Config(
+            "the MCP proxy needs an audit store".into(),
+        ));
     };
     let Some((program, args)) = command.split_first() else {
-        return Err(CliError::Config("name the MCP server command after `--`".into()));
+        return Err(CliError::Config(
+            "name the MCP server command after `--`".into(),
+        ));
     };
     let mut server_command = tokio::process::Command::new(program);
     server_command.args(args);
@@ -280,14 +284,14 @@ async fn mcp(settings: &Settings, server: String, command: Vec<String>) -> Resul
         .run_stdio(server_command)
         .await
         .map_err(|e| CliError::Mcp(e.to_string()))?;
-    Ok(if status.success() { EXIT_OK } else { EXIT_ERROR })
+    Ok(if status.success() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
 }
 
-async fn serve(
-    settings: &Settings,
-    listen: Option<String>,
-    token: String,
-) -> Result<u8, CliError> {
+async fn serve(settings: &Settings, listen: Option<String>, token: String) -> Result<u8, CliError> {
     if token.trim().len() < 16 {
         return Err(CliError::Config(
             "the bearer token (--token or PREFLIGHT_TOKEN) must be at least 16 characters".into(),
@@ -307,7 +311,9 @@ async fn serve(
         .map_err(|e| CliError::Config(e.to_string()))?;
         Some(console.router())
     } else {
-        eprintln!("preflight serve: PREFLIGHT_APPROVER_TOKENS is not set; the approval console is off");
+        eprintln!(
+            "preflight serve: PREFLIGHT_APPROVER_TOKENS is not set; the approval console is off"
+        );
         None
     };
     let listen = listen
@@ -335,7 +341,9 @@ async fn eval(settings: &Settings, corpus: &std::path::Path, json: bool) -> Resu
         if let Some(bar) = &progress {
             bar.set_message(case.id.clone());
         }
-        let one = preflight_rules::evaluate_corpus(engine.verifier.as_ref(), std::slice::from_ref(case)).await;
+        let one =
+            preflight_rules::evaluate_corpus(engine.verifier.as_ref(), std::slice::from_ref(case))
+                .await;
         report.passed += one.passed;
         report.failed += one.failed;
         report.cases.extend(one.cases);
@@ -362,10 +370,17 @@ async fn eval(settings: &Settings, corpus: &std::path::Path, json: bool) -> Resu
                 case.id, case.line, case.expect, case.decision, case.summary
             ));
         }
-        lines.push(format!("{} passed, {} failed", report.passed, report.failed));
+        lines.push(format!(
+            "{} passed, {} failed",
+            report.passed, report.failed
+        ));
         print(&lines.join("\n"))?;
     }
-    Ok(if report.failed == 0 { EXIT_OK } else { EXIT_DENY })
+    Ok(if report.failed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_DENY
+    })
 }
 
 fn policy(settings: &Settings, command: PolicyCommand) -> Result<u8, CliError> {
@@ -402,9 +417,16 @@ fn policy(settings: &Settings, command: PolicyCommand) -> Result<u8, CliError> {
                     result.name, result.line, result.expect, result.decision, result.message
                 ));
             }
-            lines.push(format!("{} passed, {} failed", report.passed, report.failed));
+            lines.push(format!(
+                "{} passed, {} failed",
+                report.passed, report.failed
+            ));
             print(&lines.join("\n"))?;
-            Ok(if report.failed == 0 { EXIT_OK } else { EXIT_DENY })
+            Ok(if report.failed == 0 {
+                EXIT_OK
+            } else {
+                EXIT_DENY
+            })
         }
         PolicyCommand::Explain { action, json } => {
             let policy = engine::load_policy(settings.require_policy()?)?;
@@ -464,10 +486,7 @@ async fn audit(settings: &Settings, command: AuditCommand) -> Result<u8, CliErro
                         record.event.agent.as_deref().unwrap_or("-"),
                         record.event.tool,
                         record.event.kind.type_name(),
-                        record
-                            .decision
-                            .map(|d| format!(" {d}"))
-                            .unwrap_or_default()
+                        record.decision.map(|d| format!(" {d}")).unwrap_or_default()
                     ));
                 }
             }
@@ -479,7 +498,11 @@ async fn audit(settings: &Settings, command: AuditCommand) -> Result<u8, CliErro
         AuditCommand::Verify => {
             let report = store.verify().await.map_err(audit_error)?;
             print(&to_json(&report, true)?)?;
-            Ok(if report.is_intact() { EXIT_OK } else { EXIT_DENY })
+            Ok(if report.is_intact() {
+                EXIT_OK
+            } else {
+                EXIT_DENY
+            })
         }
         AuditCommand::Export {
             output,

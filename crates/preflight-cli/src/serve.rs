@@ -72,7 +72,10 @@ pub async fn run(app: Router, listen: &str) -> Result<(), CliError> {
 
 async fn openapi() -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         OPENAPI,
     )
         .into_response()
@@ -139,7 +142,10 @@ struct VerifyResponse {
 
 async fn verify(State(state): State<AppState>, body: Bytes) -> Response {
     let Ok(text) = std::str::from_utf8(&body) else {
-        return problem(StatusCode::BAD_REQUEST, "invalid action: field `.`: not UTF-8");
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid action: field `.`: not UTF-8",
+        );
     };
     let action = match Action::from_json(text) {
         Ok(action) => action,

@@ -7,16 +7,17 @@ mod common;
 use common::{POLICY, run};
 use serde_json::Value;
 
-const READ: &str =
-    r#"{"tool":"Read","input":{"file_path":"/work/project/src/main.rs"},"context":{"cwd":"/work/project"}}"#;
-const WRITE_ETC: &str =
-    r#"{"tool":"Write","input":{"file_path":"/etc/passwd","content":"x"},"context":{"cwd":"/work/project"}}"#;
-const RM_TARGET: &str =
-    r#"{"tool":"Bash","input":{"command":"rm -rf /work/project/target"},"context":{"cwd":"/work/project"}}"#;
+const READ: &str = r#"{"tool":"Read","input":{"file_path":"/work/project/src/main.rs"},"context":{"cwd":"/work/project"}}"#;
+const WRITE_ETC: &str = r#"{"tool":"Write","input":{"file_path":"/etc/passwd","content":"x"},"context":{"cwd":"/work/project"}}"#;
+const RM_TARGET: &str = r#"{"tool":"Bash","input":{"command":"rm -rf /work/project/target"},"context":{"cwd":"/work/project"}}"#;
 
 #[test]
 fn check_prints_the_verdict_and_exits_per_decision() {
-    for (action, decision, code) in [(READ, "allow", 0), (WRITE_ETC, "deny", 1), (RM_TARGET, "escalate", 3)] {
+    for (action, decision, code) in [
+        (READ, "allow", 0),
+        (WRITE_ETC, "deny", 1),
+        (RM_TARGET, "escalate", 3),
+    ] {
         let out = run(&["check", "--policy", POLICY], action, &[]);
         assert_eq!(out.code, code, "{action}: {}", out.stderr);
         let verdict: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -35,7 +36,13 @@ fn check_reads_an_action_file() {
     let path = dir.path().join("action.json");
     std::fs::write(&path, READ).unwrap();
     let out = run(
-        &["check", "--policy", POLICY, "--action", path.to_str().unwrap()],
+        &[
+            "check",
+            "--policy",
+            POLICY,
+            "--action",
+            path.to_str().unwrap(),
+        ],
         "",
         &[],
     );
@@ -51,7 +58,11 @@ fn a_bad_action_names_the_field_and_exits_2() {
     );
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("`confidence`"), "{}", out.stderr);
-    let out = run(&["check", "--policy", POLICY], r#"{"tool":"Read","inptu":{}}"#, &[]);
+    let out = run(
+        &["check", "--policy", POLICY],
+        r#"{"tool":"Read","inptu":{}}"#,
+        &[],
+    );
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("inptu"), "{}", out.stderr);
     let out = run(&["check", "--policy", POLICY], "", &[]);
@@ -63,7 +74,11 @@ fn the_configuration_file_names_the_policy_and_flags_override_it() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(POLICY, dir.path().join("envelope.toml")).unwrap();
     let config = dir.path().join("preflight.toml");
-    std::fs::write(&config, "policy = \"envelope.toml\"\nverifiers = [\"rules\"]\n").unwrap();
+    std::fs::write(
+        &config,
+        "policy = \"envelope.toml\"\nverifiers = [\"rules\"]\n",
+    )
+    .unwrap();
     let out = run(&["check", "--config", config.to_str().unwrap()], READ, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     // The environment names the configuration too; a flag overrides the file's policy.
@@ -123,7 +138,11 @@ fn eval_fails_when_a_case_fails() {
     assert!(out.stdout.contains("FAIL etc"), "{}", out.stdout);
     assert_eq!(out.stdout.lines().last(), Some("1 passed, 1 failed"));
 
-    let out = run(&["eval", "--policy", POLICY, "--corpus", &path, "--json"], "", &[]);
+    let out = run(
+        &["eval", "--policy", POLICY, "--corpus", &path, "--json"],
+        "",
+        &[],
+    );
     assert_eq!(out.code, 1);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["passed"], 1);
@@ -138,7 +157,13 @@ fn eval_names_the_line_of_a_bad_case() {
     std::fs::write(&path, format!("{}\n{{\"id\":\"x\",\"expect\":\"maybe\",\"tool\":\"Read\"}}\n",
         serde_json::json!({"id":"ok","expect":"allow","tool":"Read","input":{"file_path":"/work/project/a"}}))).unwrap();
     let out = run(
-        &["eval", "--policy", POLICY, "--corpus", path.to_str().unwrap()],
+        &[
+            "eval",
+            "--policy",
+            POLICY,
+            "--corpus",
+            path.to_str().unwrap(),
+        ],
         "",
         &[],
     );
@@ -160,7 +185,11 @@ fn the_reference_policy_passes_the_shared_corpus() {
     );
     let out = run(&["eval", "--policy", &policy, "--corpus", &corpus], "", &[]);
     let last = out.stdout.lines().last().unwrap_or_default().to_string();
-    assert_eq!(last, "70 passed, 0 failed", "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        last, "70 passed, 0 failed",
+        "{}\n{}",
+        out.stdout, out.stderr
+    );
     assert_eq!(out.code, 0);
 }
 
@@ -168,22 +197,45 @@ fn the_reference_policy_passes_the_shared_corpus() {
 fn policy_subcommands_work_on_the_policy() {
     let out = run(&["policy", "lint", "--policy", POLICY], "", &[]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.lines().last().unwrap().ends_with("0 errors, 0 warnings") || out.stdout.contains(" errors, "));
+    assert!(
+        out.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .ends_with("0 errors, 0 warnings")
+            || out.stdout.contains(" errors, ")
+    );
 
     let out = run(&["policy", "schema"], "", &[]);
     assert_eq!(out.code, 0);
     let schema: Value = serde_json::from_str(&out.stdout).unwrap();
     assert!(schema["properties"]["rule"].is_object(), "{schema}");
 
-    let out = run(&["policy", "explain", "--policy", POLICY, "--json"], RM_TARGET, &[]);
+    let out = run(
+        &["policy", "explain", "--policy", POLICY, "--json"],
+        RM_TARGET,
+        &[],
+    );
     assert_eq!(out.code, 3, "{}", out.stderr);
     let explanation: Value = serde_json::from_str(&out.stdout).unwrap();
     let rules = explanation["rules"].as_array().unwrap();
-    assert!(rules.iter().any(|r| r["id"] == "delete-asks" && r["matched"] == true));
-    assert!(rules.iter().any(|r| r["id"] == "read-project" && r["matched"] == false));
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["id"] == "delete-asks" && r["matched"] == true)
+    );
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["id"] == "read-project" && r["matched"] == false)
+    );
 
     let out = run(&["policy", "explain", "--policy", POLICY], RM_TARGET, &[]);
-    assert!(out.stdout.starts_with("verdict: escalate"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("verdict: escalate"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("rule delete-asks"), "{}", out.stdout);
 }
 
@@ -196,7 +248,11 @@ fn policy_lint_and_test_report_failures() {
         "default = \"deny\"\n\n[[rule]]\nid = \"r\"\neffect = \"allow\"\nresources = [\"file:///a/[\"]\n",
     )
     .unwrap();
-    let out = run(&["policy", "lint", "--policy", path.to_str().unwrap()], "", &[]);
+    let out = run(
+        &["policy", "lint", "--policy", path.to_str().unwrap()],
+        "",
+        &[],
+    );
     assert_ne!(out.code, 0, "{}", out.stdout);
     assert!(
         format!("{}{}", out.stdout, out.stderr).contains("p.toml:"),
@@ -213,8 +269,16 @@ fn policy_lint_and_test_report_failures() {
         ),
     )
     .unwrap();
-    let out = run(&["policy", "test", "--policy", path.to_str().unwrap()], "", &[]);
+    let out = run(
+        &["policy", "test", "--policy", path.to_str().unwrap()],
+        "",
+        &[],
+    );
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("FAIL reading is denied"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("FAIL reading is denied"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(out.stdout.lines().last(), Some("0 passed, 1 failed"));
 }

@@ -63,8 +63,21 @@ async fn the_proxy_enforces_the_policy_on_a_real_server() {
 
     let mut proxy = Command::new(BIN);
     proxy
-        .args(["mcp", "--policy", policy.to_str().unwrap(), "--audit", &audit])
-        .args(["--server-name", "fs", "--", "node", &entry, root.to_str().unwrap()])
+        .args([
+            "mcp",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--audit",
+            &audit,
+        ])
+        .args([
+            "--server-name",
+            "fs",
+            "--",
+            "node",
+            &entry,
+            root.to_str().unwrap(),
+        ])
         .env_remove("PREFLIGHT_CONFIG");
     let client = ().serve(TokioChildProcess::new(proxy).unwrap()).await.unwrap();
 
@@ -83,7 +96,10 @@ async fn the_proxy_enforces_the_policy_on_a_real_server() {
 
     // A read inside the envelope returns the file.
     let result = client
-        .call_tool(call("read_text_file", json!({"path": inside.join("hello.txt")})))
+        .call_tool(call(
+            "read_text_file",
+            json!({"path": inside.join("hello.txt")}),
+        ))
         .await
         .unwrap();
     assert_ne!(result.is_error, Some(true), "{result:?}");
@@ -99,13 +115,20 @@ async fn the_proxy_enforces_the_policy_on_a_real_server() {
     assert_eq!(result.is_error, Some(true));
     let content = serde_json::to_value(&result.content).unwrap();
     let text = content[0]["text"].as_str().unwrap();
-    assert!(text.starts_with("preflight refused this call: deny"), "{text}");
+    assert!(
+        text.starts_with("preflight refused this call: deny"),
+        "{text}"
+    );
     assert!(!target.exists());
 
     client.cancel().await.unwrap();
 
     // The audit trail holds both calls, with the server's annotations on the actions.
-    let tail = run(&["audit", "tail", "--audit", &audit, "-n", "100", "--json"], "", &[]);
+    let tail = run(
+        &["audit", "tail", "--audit", &audit, "-n", "100", "--json"],
+        "",
+        &[],
+    );
     assert_eq!(tail.code, 0, "{}", tail.stderr);
     let records: Vec<Value> = tail
         .stdout
@@ -126,6 +149,14 @@ async fn the_proxy_enforces_the_policy_on_a_real_server() {
         proposed[1]["event"]["kind"]["action"]["context"]["tool_annotations"]["destructiveHint"],
         true
     );
-    assert!(records.iter().any(|r| r["event"]["kind"]["type"] == "completed"));
-    assert!(records.iter().any(|r| r["event"]["kind"]["type"] == "refused"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["event"]["kind"]["type"] == "completed")
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["event"]["kind"]["type"] == "refused")
+    );
 }

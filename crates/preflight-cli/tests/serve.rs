@@ -30,7 +30,15 @@ fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let audit = format!("sqlite://{}", dir.path().join("audit.db").display());
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--policy", POLICY, "--audit", &audit])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--policy",
+            POLICY,
+            "--audit",
+            &audit,
+        ])
         .env("PREFLIGHT_TOKEN", TOKEN)
         .env_remove("PREFLIGHT_APPROVER_TOKENS")
         .env_remove("PREFLIGHT_CONFIG")
@@ -82,7 +90,9 @@ async fn post(server: &Server, path: &str, token: Option<&str>, body: &str) -> (
 async fn the_service_verifies_authenticates_and_names_bad_fields() {
     let server = start();
 
-    let health = reqwest::get(format!("{}/healthz", server.base)).await.unwrap();
+    let health = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .unwrap();
     assert_eq!(health.status().as_u16(), 200);
     let openapi: Value = reqwest::get(format!("{}/openapi.json", server.base))
         .await
@@ -92,7 +102,8 @@ async fn the_service_verifies_authenticates_and_names_bad_fields() {
         .unwrap();
     assert_eq!(openapi["openapi"], "3.1.0");
 
-    let read = json!({"tool": "Read", "input": {"file_path": "/work/project/src/main.rs"}}).to_string();
+    let read =
+        json!({"tool": "Read", "input": {"file_path": "/work/project/src/main.rs"}}).to_string();
 
     // No token, a wrong token: 401, and nothing is recorded.
     let (status, body) = post(&server, "/v1/verify", None, &read).await;
@@ -114,7 +125,10 @@ async fn the_service_verifies_authenticates_and_names_bad_fields() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(body["field"], "confidence", "{body}");
-    assert!(body["error"].as_str().unwrap().contains("`confidence`"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("`confidence`"),
+        "{body}"
+    );
     let (status, body) = post(&server, "/v1/verify", Some(TOKEN), r#"{"tool": "Read", "#).await;
     assert_eq!(status, 400, "{body}");
 
@@ -158,7 +172,8 @@ async fn the_service_verifies_authenticates_and_names_bad_fields() {
         &server,
         "/v1/verify",
         Some(TOKEN),
-        &json!({"tool": "Write", "input": {"file_path": "/etc/passwd", "content": "x"}}).to_string(),
+        &json!({"tool": "Write", "input": {"file_path": "/etc/passwd", "content": "x"}})
+            .to_string(),
     )
     .await;
     assert_eq!(status, 200);
@@ -167,15 +182,40 @@ async fn the_service_verifies_authenticates_and_names_bad_fields() {
     assert!(body.get("permit_id").is_none());
 
     // Everything is in the audit trail, and the chain is intact.
-    let tail = run(&["audit", "tail", "--audit", &server.audit, "-n", "100", "--json"], "", &[]);
+    let tail = run(
+        &[
+            "audit",
+            "tail",
+            "--audit",
+            &server.audit,
+            "-n",
+            "100",
+            "--json",
+        ],
+        "",
+        &[],
+    );
     let kinds: Vec<String> = tail
         .stdout
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["event"]["kind"]["type"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["event"]["kind"]["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(
         kinds,
-        ["proposed", "verified", "permitted", "completed", "proposed", "verified", "refused"]
+        [
+            "proposed",
+            "verified",
+            "permitted",
+            "completed",
+            "proposed",
+            "verified",
+            "refused"
+        ]
     );
     let verify = run(&["audit", "verify", "--audit", &server.audit], "", &[]);
     assert_eq!(verify.code, 0, "{}", verify.stdout);
