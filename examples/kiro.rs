@@ -1,7 +1,8 @@
 //! An infrastructure agent proposes to "fix" a broken CloudFormation stack by deleting it and
 //! recreating it from the template — in prod, staging and dev. A verifier written by hand
 //! denies it in prod, escalates it in staging to a person, and allows it in dev; every step
-//! lands in the audit trail, printed at the end.
+//! lands in the audit trail (a SQLite file, the embedded default), printed and verified at the
+//! end.
 //!
 //! Run with `cargo run --example kiro`. When standard input is a terminal you are asked to
 //! approve the staging deletion; otherwise a scripted reviewer answers.
@@ -9,11 +10,11 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
-use preflight::testkit::MemoryAuditSink;
 use preflight::{
     Action, Approval, ApprovalDecision, ApprovalError, ApprovalRequest, Approver, AuditKind, Gate,
     Gated, Proposal, Verdict, Verifier, VerifyError, async_trait,
 };
+use preflight_audit::AuditStore;
 use serde_json::json;
 
 /// The scope policy, written by hand: destructive CloudFormation calls are denied in prod,
@@ -101,7 +102,10 @@ fn delete_stack(profile: &str) -> Action {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let audit = Arc::new(MemoryAuditSink::new());
+    let dir = std::env::temp_dir().join(format!("preflight-kiro-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let database = dir.join("audit.db");
+    let audit = Arc::new(AuditStore::open(&format!("sqlite://{}", database.display())).await?);
     let gate = Gate::builder(NoProdTeardown)
         .with_approver(PromptOrScript)
         .with_audit(audit.clone())
@@ -124,8 +128,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    println!("\naudit trail:");
-    for event in audit.events() {
+    println!("\naudit trail ({}):", database.display());
+    for record in audit.tail(100).await? {
+        let event = &record.event;
         let detail = match &event.kind {
             AuditKind::Proposed { action, .. } => format!("{} {}", action.tool, action.input),
             AuditKind::Verified { verdict } => verdict.summary(),
@@ -146,12 +151,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
         };
         println!(
-            "  {} {:<18} {}… {}",
+            "  #{:<2} {} {:<18} {}… {}",
+            record.seq,
             event.proposal_id.get(..8).unwrap_or_default(),
             event.kind.type_name(),
             event.digest.to_hex().get(..12).unwrap_or_default(),
             detail
         );
     }
+    let report = audit.verify().await?;
+    println!("\nchain: {report}");
     Ok(())
 }
