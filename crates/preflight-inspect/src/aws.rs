@@ -67,7 +67,9 @@ impl AwsCall {
         let classified = classify_operation(&self.service, &self.operation);
         let operation = classified.unwrap_or(Operation::Execute);
         let iam = AWS_IAM_SERVICES.contains(&self.service.as_str());
-        let names: Vec<String> = if self.resources.is_empty() || operation == Operation::Read && self.resources.is_empty() {
+        let names: Vec<String> = if self.resources.is_empty()
+            || operation == Operation::Read && self.resources.is_empty()
+        {
             vec![self.operation.clone()]
         } else {
             self.resources.clone()
@@ -155,8 +157,14 @@ pub fn inspect_aws_api(input: &Value, envs: &Environments) -> Inspection {
         .get("SkipFinalSnapshot")
         .and_then(Value::as_bool)
         .unwrap_or(false)
-        || params.get("Force").and_then(Value::as_bool).unwrap_or(false)
-        || params.get("ForceDelete").and_then(Value::as_bool).unwrap_or(false);
+        || params
+            .get("Force")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+        || params
+            .get("ForceDelete")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
     let call = AwsCall {
         profile: text("profile"),
         account,
@@ -177,8 +185,7 @@ pub fn inspect_aws_api(input: &Value, envs: &Environments) -> Inspection {
 /// The account id in an ARN (`arn:aws:iam::111111111111:user/bob`).
 fn arn_account(text: &str) -> Option<String> {
     let parts: Vec<&str> = text.split(':').collect();
-    (parts.len() >= 6 && parts[0] == "arn" && parts[4].len() == 12)
-        .then(|| parts[4].to_string())
+    (parts.len() >= 6 && parts[0] == "arn" && parts[4].len() == 12).then(|| parts[4].to_string())
 }
 
 /// `terminate-instances` → `TerminateInstances`.
@@ -260,7 +267,10 @@ pub(crate) fn inspect_aws_cli(
                 while i < args.len() && !args[i].starts_with("--") {
                     // Values of an option, until the next option. For s3 commands the
                     // positional paths come first, so this only follows options.
-                    if positional.len() >= 2 && positional[0] == "s3" && args[i].starts_with("s3://") {
+                    if positional.len() >= 2
+                        && positional[0] == "s3"
+                        && args[i].starts_with("s3://")
+                    {
                         break;
                     }
                     values.push(args[i].clone());
@@ -285,7 +295,16 @@ pub(crate) fn inspect_aws_cli(
     let all_values: Vec<&String> = options.iter().flat_map(|(_, v)| v.iter()).collect();
     let account = all_values.iter().find_map(|v| arn_account(v));
     if service == "s3" {
-        return s3_command(command, &positional[2..], has("--recursive"), has("--force"), profile, account, has("--delete"), envs);
+        return s3_command(
+            command,
+            &positional[2..],
+            has("--recursive"),
+            has("--force"),
+            profile,
+            account,
+            has("--delete"),
+            envs,
+        );
     }
     let operation = pascal_case(command);
     let mut resources = Vec::new();
@@ -336,19 +355,46 @@ fn s3_command(
     delete: bool,
     envs: &Environments,
 ) -> Vec<Effect> {
-    let object = |p: &str| p.strip_prefix("s3://").map(|rest| rest.trim_end_matches('/').to_string());
+    let object = |p: &str| {
+        p.strip_prefix("s3://")
+            .map(|rest| rest.trim_end_matches('/').to_string())
+    };
     let mut calls: Vec<(String, Operation, Vec<String>)> = Vec::new();
     match command {
-        "ls" => calls.push(("ListObjectsV2".into(), Operation::Read, paths.iter().filter_map(|p| object(p)).collect())),
-        "rm" => calls.push(("DeleteObjects".into(), Operation::Delete, paths.iter().filter_map(|p| object(p)).collect())),
-        "rb" => calls.push(("DeleteBucket".into(), Operation::Delete, paths.iter().filter_map(|p| object(p)).collect())),
-        "mb" => calls.push(("CreateBucket".into(), Operation::Create, paths.iter().filter_map(|p| object(p)).collect())),
+        "ls" => calls.push((
+            "ListObjectsV2".into(),
+            Operation::Read,
+            paths.iter().filter_map(|p| object(p)).collect(),
+        )),
+        "rm" => calls.push((
+            "DeleteObjects".into(),
+            Operation::Delete,
+            paths.iter().filter_map(|p| object(p)).collect(),
+        )),
+        "rb" => calls.push((
+            "DeleteBucket".into(),
+            Operation::Delete,
+            paths.iter().filter_map(|p| object(p)).collect(),
+        )),
+        "mb" => calls.push((
+            "CreateBucket".into(),
+            Operation::Create,
+            paths.iter().filter_map(|p| object(p)).collect(),
+        )),
         "cp" | "mv" | "sync" => {
             if let Some((dest, sources)) = paths.split_last() {
                 let sources: Vec<String> = sources.iter().filter_map(|p| object(p)).collect();
                 if !sources.is_empty() {
-                    let op = if command == "mv" { Operation::Delete } else { Operation::Read };
-                    let name = if command == "mv" { "DeleteObjects" } else { "GetObject" };
+                    let op = if command == "mv" {
+                        Operation::Delete
+                    } else {
+                        Operation::Read
+                    };
+                    let name = if command == "mv" {
+                        "DeleteObjects"
+                    } else {
+                        "GetObject"
+                    };
                     calls.push((name.into(), op, sources));
                 }
                 if let Some(dest) = object(dest) {

@@ -8,7 +8,12 @@ use crate::effects::{attr, opaque, tag};
 use crate::paths::{file_uri, is_secret_path, normalize_path};
 
 /// A file effect on a path as a tool gave it, normalised against the action's context.
-pub(crate) fn path_effect(operation: Operation, path: &str, action: &Action, envs: &Environments) -> Effect {
+pub(crate) fn path_effect(
+    operation: Operation,
+    path: &str,
+    action: &Action,
+    envs: &Environments,
+) -> Effect {
     let home = action
         .context
         .home
@@ -26,15 +31,27 @@ pub(crate) fn path_effect(operation: Operation, path: &str, action: &Action, env
     effect
 }
 
-pub(crate) fn inspect_file_tool(action: &Action, envs: &Environments) -> (Vec<Effect>, Vec<String>) {
+pub(crate) fn inspect_file_tool(
+    action: &Action,
+    envs: &Environments,
+) -> (Vec<Effect>, Vec<String>) {
     let tool = action.tool.as_str();
     let input = &action.input;
     let text = |key: &str| input.get(key).and_then(Value::as_str);
     let (operation, path) = match tool {
         "Read" => (Operation::Read, text("file_path").or_else(|| text("path"))),
-        "Write" => (Operation::Update, text("file_path").or_else(|| text("path"))),
-        "Edit" | "MultiEdit" => (Operation::Update, text("file_path").or_else(|| text("path"))),
-        "NotebookEdit" => (Operation::Update, text("notebook_path").or_else(|| text("file_path"))),
+        "Write" => (
+            Operation::Update,
+            text("file_path").or_else(|| text("path")),
+        ),
+        "Edit" | "MultiEdit" => (
+            Operation::Update,
+            text("file_path").or_else(|| text("path")),
+        ),
+        "NotebookEdit" => (
+            Operation::Update,
+            text("notebook_path").or_else(|| text("file_path")),
+        ),
         "Glob" | "Grep" | "LS" => (Operation::Read, text("path").or(Some("."))),
         _ => (Operation::Execute, None),
     };

@@ -8,7 +8,15 @@ use crate::{Environments, derive_blast_radius};
 
 /// Words in a GraphQL mutation's name that make it destructive.
 const DESTRUCTIVE_WORDS: &[&str] = &[
-    "delete", "destroy", "drop", "remove", "purge", "terminate", "wipe", "erase", "truncate",
+    "delete",
+    "destroy",
+    "drop",
+    "remove",
+    "purge",
+    "terminate",
+    "wipe",
+    "erase",
+    "truncate",
 ];
 
 /// The resource of a URL (scheme, host, port, path; no query, no fragment, no user info)
@@ -24,7 +32,10 @@ pub(crate) fn url_resource(text: &str) -> (String, Option<String>) {
             resource.push_str(url.path());
             (resource, host)
         }
-        Err(_) => (text.split(['?', '#']).next().unwrap_or(text).to_string(), None),
+        Err(_) => (
+            text.split(['?', '#']).next().unwrap_or(text).to_string(),
+            None,
+        ),
     }
 }
 
@@ -52,7 +63,11 @@ pub fn inspect_http(input: &Value, envs: &Environments) -> Inspection {
     let environment = host.as_deref().and_then(|h| envs.of_host(h));
     let reads = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
     let mut base = Effect::new(
-        if reads { Operation::Read } else { Operation::NetworkSend },
+        if reads {
+            Operation::Read
+        } else {
+            Operation::NetworkSend
+        },
         resource.clone(),
     );
     base.environment = environment.clone();
@@ -67,7 +82,11 @@ pub fn inspect_http(input: &Value, envs: &Environments) -> Inspection {
             let lower = mutation.to_ascii_lowercase();
             let destructive = DESTRUCTIVE_WORDS.iter().any(|w| lower.contains(w));
             let mut effect = Effect::new(
-                if destructive { Operation::Delete } else { Operation::NetworkSend },
+                if destructive {
+                    Operation::Delete
+                } else {
+                    Operation::NetworkSend
+                },
                 resource.clone(),
             );
             effect.environment = environment.clone();
@@ -112,7 +131,11 @@ fn graphql_query(body: Option<&Value>) -> Option<String> {
                 .iter()
                 .filter_map(|b| b.get("query").and_then(Value::as_str).map(str::to_string))
                 .collect();
-            if queries.is_empty() { None } else { Some(queries.join("\n")) }
+            if queries.is_empty() {
+                None
+            } else {
+                Some(queries.join("\n"))
+            }
         }
         _ => None,
     }

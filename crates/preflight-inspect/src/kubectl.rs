@@ -4,28 +4,84 @@ use std::collections::BTreeMap;
 
 use preflight_core::{Effect, Operation};
 
+use crate::Environments;
 use crate::effects::{attr, opaque};
 use crate::tables::{KUBE_CLUSTER_SCOPED, KUBE_RBAC, kube_kind};
-use crate::Environments;
 
 /// kubectl options that take a value (the value may also follow `=`).
 const WITH_VALUE: &[&str] = &[
-    "--context", "-n", "--namespace", "--kubeconfig", "--cluster", "--user", "-l", "--selector",
-    "-f", "--filename", "-o", "--output", "-c", "--container", "--replicas", "--type", "-p",
-    "--patch", "--field-selector", "--as", "--as-group", "--server", "-s", "--token", "--image",
-    "--port", "--timeout", "--grace-period", "--since", "--tail", "-k", "--kustomize",
-    "--current-replicas", "--resource-version", "--for", "--cascade", "--sort-by",
+    "--context",
+    "-n",
+    "--namespace",
+    "--kubeconfig",
+    "--cluster",
+    "--user",
+    "-l",
+    "--selector",
+    "-f",
+    "--filename",
+    "-o",
+    "--output",
+    "-c",
+    "--container",
+    "--replicas",
+    "--type",
+    "-p",
+    "--patch",
+    "--field-selector",
+    "--as",
+    "--as-group",
+    "--server",
+    "-s",
+    "--token",
+    "--image",
+    "--port",
+    "--timeout",
+    "--grace-period",
+    "--since",
+    "--tail",
+    "-k",
+    "--kustomize",
+    "--current-replicas",
+    "--resource-version",
+    "--for",
+    "--cascade",
+    "--sort-by",
 ];
 
 /// kubectl verbs that only read.
 const READ_VERBS: &[&str] = &[
-    "get", "describe", "logs", "top", "explain", "api-resources", "api-versions", "version",
-    "cluster-info", "auth", "diff", "events", "wait", "config",
+    "get",
+    "describe",
+    "logs",
+    "top",
+    "explain",
+    "api-resources",
+    "api-versions",
+    "version",
+    "cluster-info",
+    "auth",
+    "diff",
+    "events",
+    "wait",
+    "config",
 ];
 /// Verbs that change an existing object.
 const UPDATE_VERBS: &[&str] = &[
-    "scale", "rollout", "patch", "edit", "label", "annotate", "set", "autoscale", "replace",
-    "cordon", "uncordon", "taint", "drain", "cp",
+    "scale",
+    "rollout",
+    "patch",
+    "edit",
+    "label",
+    "annotate",
+    "set",
+    "autoscale",
+    "replace",
+    "cordon",
+    "uncordon",
+    "taint",
+    "drain",
+    "cp",
 ];
 /// Verbs that create (or create-or-update).
 const CREATE_VERBS: &[&str] = &["apply", "create", "run", "expose"];
@@ -119,7 +175,10 @@ pub(crate) fn inspect_kubectl(
     // `kubectl create deployment web` uses the subverb as the kind.
     if verb == "create" {
         if let Some(kind) = &subverb {
-            targets.push((kube_kind(kind), objects.first().cloned().unwrap_or_else(|| "_".into())));
+            targets.push((
+                kube_kind(kind),
+                objects.first().cloned().unwrap_or_else(|| "_".into()),
+            ));
         }
     } else if verb == "logs" || verb == "exec" || verb == "attach" || verb == "port-forward" {
         if let Some(name) = objects.first() {
@@ -167,7 +226,11 @@ pub(crate) fn inspect_kubectl(
         } else {
             namespace.clone().unwrap_or_else(|| "default".into())
         };
-        let name = if (selector || all) && name == "_" { "*".to_string() } else { name };
+        let name = if (selector || all) && name == "_" {
+            "*".to_string()
+        } else {
+            name
+        };
         let resource = format!("k8s://{context_name}/{ns}/{kind}/{name}");
         let mut operation_here = operation;
         if operation.is_some_and(|op| op != Operation::Read) && KUBE_RBAC.contains(&kind.as_str()) {
@@ -217,9 +280,23 @@ pub(crate) fn inspect_kubectl(
 
 fn is_create_subcommand(word: &str) -> bool {
     [
-        "deployment", "namespace", "secret", "configmap", "service", "job", "cronjob", "role",
-        "rolebinding", "clusterrole", "clusterrolebinding", "serviceaccount", "ingress", "quota",
-        "priorityclass", "poddisruptionbudget", "token",
+        "deployment",
+        "namespace",
+        "secret",
+        "configmap",
+        "service",
+        "job",
+        "cronjob",
+        "role",
+        "rolebinding",
+        "clusterrole",
+        "clusterrolebinding",
+        "serviceaccount",
+        "ingress",
+        "quota",
+        "priorityclass",
+        "poddisruptionbudget",
+        "token",
     ]
     .contains(&word)
 }
@@ -236,8 +313,19 @@ pub(crate) fn inspect_helm(
     let mut positional: Vec<String> = Vec::new();
     let mut i = 0;
     let with_value = [
-        "--kube-context", "-n", "--namespace", "-f", "--values", "--set", "--set-string",
-        "--version", "--repo", "--kubeconfig", "--timeout", "-o", "--output",
+        "--kube-context",
+        "-n",
+        "--namespace",
+        "-f",
+        "--values",
+        "--set",
+        "--set-string",
+        "--version",
+        "--repo",
+        "--kubeconfig",
+        "--timeout",
+        "-o",
+        "--output",
     ];
     while i < args.len() {
         let arg = args[i].as_str();

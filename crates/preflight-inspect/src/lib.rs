@@ -109,7 +109,10 @@ impl ActionInspector {
                 }
                 None => {
                     notes.push("shell tool without a `command` string".into());
-                    vec![effects::opaque(Operation::Execute, format!("tool://{tool}"))]
+                    vec![effects::opaque(
+                        Operation::Execute,
+                        format!("tool://{tool}"),
+                    )]
                 }
             },
             ToolKind::Sql => {
@@ -169,9 +172,7 @@ impl ActionInspector {
             }
             ToolKind::Unknown => {
                 let mut effect = effects::opaque(Operation::Execute, format!("tool://{tool}"));
-                effect
-                    .attributes
-                    .insert("tool".into(), tool.to_string());
+                effect.attributes.insert("tool".into(), tool.to_string());
                 effect.evidence = Some(format!("unknown tool `{tool}`"));
                 vec![effect]
             }
@@ -267,9 +268,8 @@ fn shell_command(input: &serde_json::Value) -> Option<&str> {
 /// - `downtime: true` where it is evident (a stopped service, a deleted or replaced cloud or
 ///   Kubernetes resource, a scale to zero).
 pub fn derive_blast_radius(effects: &[Effect]) -> BlastRadius {
-    let counted = |e: &&Effect| {
-        e.opaque || !matches!(e.operation, Operation::Read | Operation::Execute)
-    };
+    let counted =
+        |e: &&Effect| e.opaque || !matches!(e.operation, Operation::Read | Operation::Execute);
     let mut resources: Vec<&str> = effects
         .iter()
         .filter(counted)
@@ -280,9 +280,15 @@ pub fn derive_blast_radius(effects: &[Effect]) -> BlastRadius {
     let unbounded = effects.iter().filter(counted).any(|e| e.unbounded);
     let lossy = effects.iter().any(|e| {
         e.operation == Operation::Delete
-            || ["raw_disk_write", "discard_changes", "force_push", "replace", "destroy"]
-                .iter()
-                .any(|t| e.has_tag(t))
+            || [
+                "raw_disk_write",
+                "discard_changes",
+                "force_push",
+                "replace",
+                "destroy",
+            ]
+            .iter()
+            .any(|t| e.has_tag(t))
     });
     let mutating = effects.iter().any(|e| counted(&e));
     let downtime = effects.iter().any(|e| {

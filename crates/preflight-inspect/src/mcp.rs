@@ -47,12 +47,19 @@ pub(crate) fn inspect_mcp_tool(action: &Action, envs: &Environments) -> (Vec<Eff
     let Some((server, tool)) = split_name(&action.tool) else {
         let mut effect = opaque(Operation::Execute, format!("tool://{}", action.tool));
         attr(&mut effect, "tool", action.tool.clone());
-        return (vec![effect], vec![format!("malformed MCP tool name `{}`", action.tool)]);
+        return (
+            vec![effect],
+            vec![format!("malformed MCP tool name `{}`", action.tool)],
+        );
     };
     let lower = tool.to_ascii_lowercase();
     let by_name = NAME_PREFIXES
         .iter()
-        .find(|(prefix, _)| lower == *prefix || lower.starts_with(&format!("{prefix}_")) || lower.starts_with(prefix))
+        .find(|(prefix, _)| {
+            lower == *prefix
+                || lower.starts_with(&format!("{prefix}_"))
+                || lower.starts_with(prefix)
+        })
         .map(|(_, op)| *op);
     let annotations = action.context.tool_annotations.as_ref();
     let destructive = annotations.and_then(|a| a.destructive_hint) == Some(true);

@@ -7,6 +7,7 @@
 //! nested shells (`bash -c "…"`, `sh <<EOF`, `echo … | sh`) are unwrapped and inspected too.
 
 use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use brush_parser::ast::{self, Command, CommandPrefixOrSuffixItem, CompoundCommand, IoRedirect};
 use brush_parser::word::{Parameter, ParameterExpr, WordPiece, WordPieceWithSource};
@@ -185,8 +186,17 @@ impl Walker<'_> {
         }
         let options = ParserOptions::default();
         let source = SourceInfo::default();
-        let mut parser = Parser::new(text.as_bytes(), &options, &source);
-        match parser.parse_program() {
+        let parsed = catch_unwind(AssertUnwindSafe(|| {
+            Parser::new(text.as_bytes(), &options, &source).parse_program()
+        }));
+        let parsed = match parsed {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                self.opaque_line(text, "shell parser failed");
+                return;
+            }
+        };
+        match parsed {
             Ok(program) => {
                 for list in &program.complete_commands {
                     self.compound_list(list, state, depth);
@@ -219,14 +229,17 @@ impl Walker<'_> {
             } else {
                 self.command(command, state, depth, &stdin)
             };
-            stdin = Stdin {
-                piped: true,
-                ..out
-            };
+            stdin = Stdin { piped: true, ..out };
         }
     }
 
-    fn command(&mut self, command: &Command, state: &mut State, depth: usize, stdin: &Stdin) -> Stdin {
+    fn command(
+        &mut self,
+        command: &Command,
+        state: &mut State,
+        depth: usize,
+        stdin: &Stdin,
+    ) -> Stdin {
         match command {
             Command::Simple(simple) => self.simple(simple, state, depth, stdin),
             Command::Compound(compound, redirects) => {
@@ -250,7 +263,13 @@ impl Walker<'_> {
         }
     }
 
-    fn compound(&mut self, compound: &CompoundCommand, state: &mut State, depth: usize, stdin: &Stdin) {
+    fn compound(
+        &mut self,
+        compound: &CompoundCommand,
+        state: &mut State,
+        depth: usize,
+        stdin: &Stdin,
+    ) {
         let _ = stdin;
         match compound {
             CompoundCommand::BraceGroup(group) => self.compound_list(&group.0, state, depth),
@@ -307,13 +326,16 @@ impl Walker<'_> {
     /// replaced by `*`. Command substitutions inside are inspected as scripts.
     fn expand(&mut self, raw: &str, state: &State, depth: usize) -> Word {
         let options = ParserOptions::default();
-        match brush_parser::word::parse(raw, &options) {
-            Ok(pieces) => {
+        let parsed = catch_unwind(AssertUnwindSafe(|| {
+            brush_parser::word::parse(raw, &options)
+        }));
+        match parsed.ok().and_then(Result::ok) {
+            Some(pieces) => {
                 let mut word = Word::default();
                 self.pieces(&pieces, state, depth, false, &mut word);
                 word
             }
-            Err(_) => Word {
+            None => Word {
                 text: raw.replace(['"', '\''], ""),
                 dynamic: true,
                 glob: false,
@@ -360,15 +382,13 @@ impl Walker<'_> {
                         word.text.push_str(user);
                     }
                 }
-                WordPiece::ParameterExpansion(expr) => {
-                    match self.parameter(expr, state) {
-                        Some(value) => word.text.push_str(&value),
-                        None => {
-                            word.text.push('*');
-                            word.dynamic = true;
-                        }
+                WordPiece::ParameterExpansion(expr) => match self.parameter(expr, state) {
+                    Some(value) => word.text.push_str(&value),
+                    None => {
+                        word.text.push('*');
+                        word.dynamic = true;
                     }
-                }
+                },
                 WordPiece::CommandSubstitution(script)
                 | WordPiece::BackquotedCommandSubstitution(script) => {
                     self.nesting.push("$(…)".into());
@@ -408,7 +428,13 @@ impl Walker<'_> {
         state.vars.get(name).cloned()
     }
 
-    fn redirect(&mut self, redirect: &IoRedirect, state: &State, depth: usize, evidence: &str) -> Option<String> {
+    fn redirect(
+        &mut self,
+        redirect: &IoRedirect,
+        state: &State,
+        depth: usize,
+        evidence: &str,
+    ) -> Option<String> {
         let (operation, target) = match redirect {
             IoRedirect::File(_, kind, target) => {
                 let operation = match kind {
@@ -469,7 +495,13 @@ impl Walker<'_> {
         normalize_path(&text, state.cwd.as_deref(), self.home.as_deref())
     }
 
-    fn simple(&mut self, command: &ast::SimpleCommand, state: &mut State, depth: usize, stdin: &Stdin) -> Stdin {
+    fn simple(
+        &mut self,
+        command: &ast::SimpleCommand,
+        state: &mut State,
+        depth: usize,
+        stdin: &Stdin,
+    ) -> Stdin {
         self.commands += 1;
         let evidence = command.to_string();
         if self.commands > MAX_COMMANDS {
@@ -587,8 +619,10 @@ impl Walker<'_> {
             let mut effect = opaque(Operation::Execute, format!("cmd://{}", first.text));
             attr(&mut effect, "command", first.text.clone());
             effect.environment = self.envs.of_variables(&run.env);
-            self.notes
-                .push(format!("command name built at run time: {}", clip(&run.evidence)));
+            self.notes.push(format!(
+                "command name built at run time: {}",
+                clip(&run.evidence)
+            ));
             self.push(effect, &run.evidence.clone());
             return Stdin::default();
         }
@@ -699,12 +733,29 @@ impl Walker<'_> {
                 while i < rest.len() {
                     let text = rest[i].text.as_str();
                     if text == "-I" || text == "-i" || text == "--replace" {
-                        replace = rest.get(i + 1).map(|w| w.text.clone()).or(Some("{}".into()));
+                        replace = rest
+                            .get(i + 1)
+                            .map(|w| w.text.clone())
+                            .or(Some("{}".into()));
                         i += 2;
                     } else if let Some(r) = text.strip_prefix("-I") {
                         replace = Some(r.to_string());
                         i += 1;
-                    } else if ["-n", "-P", "-d", "-L", "-E", "-s", "-a", "--max-args", "--max-procs", "--delimiter", "--arg-file"].contains(&text) {
+                    } else if [
+                        "-n",
+                        "-P",
+                        "-d",
+                        "-L",
+                        "-E",
+                        "-s",
+                        "-a",
+                        "--max-args",
+                        "--max-procs",
+                        "--delimiter",
+                        "--arg-file",
+                    ]
+                    .contains(&text)
+                    {
                         i += 2;
                     } else if text.starts_with('-') {
                         i += 1;
@@ -740,7 +791,9 @@ impl Walker<'_> {
             }
             "cd" | "pushd" => {
                 self.push(exec, &run.evidence.clone());
-                let target = rest.iter().find(|w| !w.text.starts_with('-') || w.text == "-");
+                let target = rest
+                    .iter()
+                    .find(|w| !w.text.starts_with('-') || w.text == "-");
                 state.cwd = match target {
                     None => self.home.clone().or(Some("/**".into())),
                     Some(w) if w.text == "-" => Some("/**".into()),
@@ -799,7 +852,9 @@ impl Walker<'_> {
             return self.shell_program(&program, exec, rest, run, state);
         }
         if let Some((_, inline)) = INTERPRETERS.iter().find(|(name, _)| {
-            *name == program || program.starts_with(&format!("{name}.")) || (program.starts_with("python3") && *name == "python3")
+            *name == program
+                || program.starts_with(&format!("{name}."))
+                || (program.starts_with("python3") && *name == "python3")
         }) {
             return self.interpreter(exec, inline, rest, run, state);
         }
@@ -807,7 +862,14 @@ impl Walker<'_> {
         let out = Stdin {
             downloaded: false,
             text: match program.as_str() {
-                "echo" | "printf" => Some(texts.iter().filter(|t| !t.starts_with('-')).copied().collect::<Vec<_>>().join(" ")),
+                "echo" | "printf" => Some(
+                    texts
+                        .iter()
+                        .filter(|t| !t.starts_with('-'))
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
                 "cat" if rest.is_empty() => run.stdin.text.clone(),
                 _ => None,
             },
@@ -827,10 +889,16 @@ impl Walker<'_> {
                 self.push(exec, &run.evidence.clone());
                 for word in rest {
                     if let Some(path) = word.text.strip_prefix("if=") {
-                        let w = Word { text: path.into(), ..word.clone() };
+                        let w = Word {
+                            text: path.into(),
+                            ..word.clone()
+                        };
                         self.file_effect(Operation::Read, &w, state, run, false, false);
                     } else if let Some(path) = word.text.strip_prefix("of=") {
-                        let w = Word { text: path.into(), ..word.clone() };
+                        let w = Word {
+                            text: path.into(),
+                            ..word.clone()
+                        };
                         self.file_effect(Operation::Update, &w, state, run, false, false);
                     }
                 }
@@ -843,8 +911,11 @@ impl Walker<'_> {
                 self.push(exec, &run.evidence.clone());
                 let dest = option_word(rest, &["-d"]);
                 let dir = dest.unwrap_or_else(|| Word::literal("."));
-                let forced = texts.iter().any(|t| *t == "-o");
-                if let Some(archive) = rest.iter().find(|w| !w.text.starts_with('-') && Some(&w.text) != option_value(rest, &["-d"]).as_ref()) {
+                let forced = texts.contains(&"-o");
+                if let Some(archive) = rest.iter().find(|w| {
+                    !w.text.starts_with('-')
+                        && Some(&w.text) != option_value(rest, &["-d"]).as_ref()
+                }) {
                     self.file_effect(Operation::Read, archive, state, run, false, false);
                 }
                 let effect = self.file_effect_value(Operation::Create, &dir, state, true, forced);
@@ -892,7 +963,11 @@ impl Walker<'_> {
             }
             "systemctl" | "service" => {
                 let verb = first_operand(&texts).unwrap_or_default();
-                if ["stop", "restart", "disable", "mask", "kill", "isolate", "poweroff", "reboot", "halt"].contains(&verb.as_str())
+                if [
+                    "stop", "restart", "disable", "mask", "kill", "isolate", "poweroff", "reboot",
+                    "halt",
+                ]
+                .contains(&verb.as_str())
                     || texts.iter().any(|t| ["stop", "restart"].contains(t))
                 {
                     attr(&mut exec, "downtime", "true");
@@ -905,7 +980,11 @@ impl Walker<'_> {
             }
             "npm" | "yarn" | "pnpm" | "cargo" => {
                 if first_operand(&texts).as_deref() == Some("publish") {
-                    let registry = if program == "cargo" { "https://crates.io/" } else { "https://registry.npmjs.org/" };
+                    let registry = if program == "cargo" {
+                        "https://crates.io/"
+                    } else {
+                        "https://registry.npmjs.org/"
+                    };
                     let mut effect = Effect::new(Operation::NetworkSend, registry);
                     attr(&mut effect, "command", program.clone());
                     attr(&mut effect, "subcommand", "publish");
@@ -917,9 +996,7 @@ impl Walker<'_> {
             }
             "ssh" | "mosh" => {
                 let host = rest
-                    .iter()
-                    .skip(skip_options(rest, "bcDEeFIiJLlmOopQRSWw", &[]))
-                    .next()
+                    .get(skip_options(rest, "bcDEeFIiJLlmOopQRSWw", &[]))
                     .map(|w| w.text.clone())
                     .unwrap_or_else(|| "*".into());
                 let host = host.rsplit('@').next().unwrap_or(&host).to_string();
@@ -934,18 +1011,33 @@ impl Walker<'_> {
     }
 
     /// `bash -c "…"`, `bash script.sh`, `… | bash`, `bash <<EOF`.
-    fn shell_program(&mut self, program: &str, mut exec: Effect, rest: &[Word], run: &mut Run, state: &mut State) -> Stdin {
+    fn shell_program(
+        &mut self,
+        program: &str,
+        mut exec: Effect,
+        rest: &[Word],
+        run: &mut Run,
+        state: &mut State,
+    ) -> Stdin {
         let mut i = 0;
         let mut script: Option<String> = None;
         while i < rest.len() {
             let text = rest[i].text.as_str();
-            if text == "-c" || (text.starts_with('-') && !text.starts_with("--") && text.contains('c')) {
+            if text == "-c"
+                || (text.starts_with('-') && !text.starts_with("--") && text.contains('c'))
+            {
                 script = rest.get(i + 1).map(|w| w.text.clone());
                 if rest.get(i + 1).is_some_and(|w| w.dynamic) {
                     exec.opaque = true;
                 }
                 break;
-            } else if text == "-o" || text == "+o" || text == "-O" || text == "+O" || text == "--rcfile" || text == "--init-file" {
+            } else if text == "-o"
+                || text == "+o"
+                || text == "-O"
+                || text == "+O"
+                || text == "--rcfile"
+                || text == "--init-file"
+            {
                 i += 2;
             } else if text.starts_with('-') || text.starts_with('+') {
                 i += 1;
@@ -979,7 +1071,10 @@ impl Walker<'_> {
             None => {
                 if run.stdin.piped {
                     exec.opaque = true;
-                    self.notes.push(format!("shell reads a script from a pipe: {}", clip(&run.evidence)));
+                    self.notes.push(format!(
+                        "shell reads a script from a pipe: {}",
+                        clip(&run.evidence)
+                    ));
                 }
                 self.push(exec, &run.evidence.clone());
             }
@@ -987,15 +1082,27 @@ impl Walker<'_> {
         Stdin::default()
     }
 
-    fn interpreter(&mut self, mut exec: Effect, inline: &[&str], rest: &[Word], run: &mut Run, state: &mut State) -> Stdin {
+    fn interpreter(
+        &mut self,
+        mut exec: Effect,
+        inline: &[&str],
+        rest: &[Word],
+        run: &mut Run,
+        state: &mut State,
+    ) -> Stdin {
         let inline_code = rest.iter().any(|w| {
             inline.contains(&w.text.as_str())
-                || inline.iter().any(|f| f.len() == 2 && w.text.starts_with(f) && !w.text.starts_with("--"))
+                || inline
+                    .iter()
+                    .any(|f| f.len() == 2 && w.text.starts_with(f) && !w.text.starts_with("--"))
         });
         let operand = rest.iter().find(|w| !w.text.starts_with('-'));
         if inline_code {
             exec.opaque = true;
-            self.notes.push(format!("inline code is not analysed: {}", clip(&run.evidence)));
+            self.notes.push(format!(
+                "inline code is not analysed: {}",
+                clip(&run.evidence)
+            ));
         } else if operand.is_none() || operand.is_some_and(|w| w.text == "-") {
             if run.stdin.piped || run.stdin.text.is_some() {
                 exec.opaque = true;
@@ -1024,7 +1131,14 @@ impl Walker<'_> {
         self.nesting.pop();
     }
 
-    fn file_effect_value(&self, operation: Operation, word: &Word, state: &State, recursive: bool, forced: bool) -> Effect {
+    fn file_effect_value(
+        &self,
+        operation: Operation,
+        word: &Word,
+        state: &State,
+        recursive: bool,
+        forced: bool,
+    ) -> Effect {
         let path = self.path_of(word, state);
         let mut effect = Effect::new(operation, file_uri(&path));
         effect.recursive = recursive;
@@ -1047,7 +1161,15 @@ impl Walker<'_> {
         effect
     }
 
-    fn file_effect(&mut self, operation: Operation, word: &Word, state: &State, run: &Run, recursive: bool, forced: bool) {
+    fn file_effect(
+        &mut self,
+        operation: Operation,
+        word: &Word,
+        state: &State,
+        run: &Run,
+        recursive: bool,
+        forced: bool,
+    ) {
         let path = self.path_of(word, state);
         if tables::is_null_device(&path) && operation != Operation::Read {
             return;
@@ -1056,7 +1178,14 @@ impl Walker<'_> {
         self.push(effect, &run.evidence.clone());
     }
 
-    fn file_command(&mut self, row: &FileCommand, program: &str, rest: &[Word], run: &mut Run, state: &mut State) {
+    fn file_command(
+        &mut self,
+        row: &FileCommand,
+        program: &str,
+        rest: &[Word],
+        run: &mut Run,
+        state: &mut State,
+    ) {
         let mut recursive = false;
         let mut forced = false;
         let mut update = false;
@@ -1080,7 +1209,11 @@ impl Walker<'_> {
             if row.update_options.iter().any(|o| text.starts_with(o)) {
                 update = true;
             }
-            if row.no_skip_options.iter().any(|o| text == *o || text.starts_with(&format!("{o}="))) {
+            if row
+                .no_skip_options
+                .iter()
+                .any(|o| text == *o || text.starts_with(&format!("{o}=")))
+            {
                 no_skip = true;
             }
             if let Some(long) = text.strip_prefix("--") {
@@ -1093,7 +1226,10 @@ impl Walker<'_> {
                 }
                 if name == "--target-directory" {
                     target = match long.split_once('=') {
-                        Some((_, v)) => Some(Word { text: v.into(), ..word.clone() }),
+                        Some((_, v)) => Some(Word {
+                            text: v.into(),
+                            ..word.clone()
+                        }),
                         None => rest.get(i).cloned(),
                     };
                 }
@@ -1121,7 +1257,10 @@ impl Walker<'_> {
                         i += 1;
                         rest.get(i - 1).cloned()
                     } else {
-                        Some(Word { text: inline.into(), ..word.clone() })
+                        Some(Word {
+                            text: inline.into(),
+                            ..word.clone()
+                        })
                     };
                     if c == 't' && matches!(row.role, Role::SourcesDest(..)) {
                         target = value;
@@ -1145,7 +1284,8 @@ impl Walker<'_> {
             if let Some(t) = row.tag {
                 tag(&mut effect, t);
             }
-            if operation == Operation::Read && tables::is_null_device(&walker.path_of(word, state)) {
+            if operation == Operation::Read && tables::is_null_device(&walker.path_of(word, state))
+            {
                 return;
             }
             walker.push(effect, &run.evidence.clone());
@@ -1161,10 +1301,16 @@ impl Walker<'_> {
                 let skip = if no_skip { 0 } else { 1 };
                 if program == "awk" || program == "gawk" || program == "mawk" {
                     if let Some(prog) = operands.first().filter(|_| !no_skip) {
-                        if prog.text.contains("system") || prog.text.contains('|') || prog.text.contains('>') {
+                        if prog.text.contains("system")
+                            || prog.text.contains('|')
+                            || prog.text.contains('>')
+                        {
                             let mut effect = opaque(Operation::Execute, format!("cmd://{program}"));
                             attr(&mut effect, "command", program.to_string());
-                            self.notes.push(format!("awk program runs commands or writes files: {}", clip(&run.evidence)));
+                            self.notes.push(format!(
+                                "awk program runs commands or writes files: {}",
+                                clip(&run.evidence)
+                            ));
                             self.push(effect, &run.evidence.clone());
                         }
                     }
@@ -1191,7 +1337,11 @@ impl Walker<'_> {
                     emit(self, source_op, word);
                 }
                 if let Some(dest) = dest {
-                    let op = if program == "rsync" && update { Operation::Delete } else { dest_op };
+                    let op = if program == "rsync" && update {
+                        Operation::Delete
+                    } else {
+                        dest_op
+                    };
                     emit(self, op, &dest);
                 }
             }
@@ -1201,8 +1351,13 @@ impl Walker<'_> {
     /// A `host:path` operand of `scp`/`rsync`: data leaves the machine.
     fn remote(&mut self, operation: Operation, text: &str, run: &Run) {
         if let Some((host, path)) = remote_path(text) {
-            let op = if operation == Operation::Read { Operation::Read } else { Operation::NetworkSend };
-            let mut effect = Effect::new(op, format!("ssh://{host}/{}", path.trim_start_matches('/')));
+            let op = if operation == Operation::Read {
+                Operation::Read
+            } else {
+                Operation::NetworkSend
+            };
+            let mut effect =
+                Effect::new(op, format!("ssh://{host}/{}", path.trim_start_matches('/')));
             attr(&mut effect, "host", host);
             self.push(effect, &run.evidence.clone());
         }
@@ -1227,7 +1382,8 @@ impl Walker<'_> {
                 "-delete" => {
                     acted = true;
                     for start in &starts {
-                        let mut effect = self.file_effect_value(Operation::Delete, start, state, true, false);
+                        let mut effect =
+                            self.file_effect_value(Operation::Delete, start, state, true, false);
                         if is_sweeping(&self.path_of(start, state), self.home.as_deref()) {
                             effect.unbounded = true;
                         }
@@ -1244,12 +1400,20 @@ impl Walker<'_> {
                     let inner_template: Vec<Word> = expression[i + 1..end].to_vec();
                     for start in &starts {
                         let base = self.path_of(start, state);
-                        let below = if base == "/" { "/**".to_string() } else { format!("{base}/**") };
+                        let below = if base == "/" {
+                            "/**".to_string()
+                        } else {
+                            format!("{base}/**")
+                        };
                         let inner: Vec<Word> = inner_template
                             .iter()
                             .map(|w| {
                                 if w.text.contains("{}") {
-                                    Word { text: w.text.replace("{}", &below), dynamic: true, glob: true }
+                                    Word {
+                                        text: w.text.replace("{}", &below),
+                                        dynamic: true,
+                                        glob: true,
+                                    }
                                 } else {
                                     w.clone()
                                 }
@@ -1300,13 +1464,26 @@ impl Walker<'_> {
                     "list" => mode = 't',
                     "append" | "update" | "delete" => mode = 'r',
                     "file" | "directory" => {
-                        let value = value.map(|v| Word { text: v, ..word.clone() }).or_else(|| {
-                            i += 1;
-                            rest.get(i - 1).cloned()
-                        });
-                        if name == "file" { archive = value } else { dir = value }
+                        let value = value
+                            .map(|v| Word {
+                                text: v,
+                                ..word.clone()
+                            })
+                            .or_else(|| {
+                                i += 1;
+                                rest.get(i - 1).cloned()
+                            });
+                        if name == "file" {
+                            archive = value
+                        } else {
+                            dir = value
+                        }
                     }
-                    "to-command" | "use-compress-program" | "checkpoint-action" | "info-script" | "new-volume-script" => {
+                    "to-command"
+                    | "use-compress-program"
+                    | "checkpoint-action"
+                    | "info-script"
+                    | "new-volume-script" => {
                         let mut effect = opaque(Operation::Execute, "cmd://tar");
                         attr(&mut effect, "command", "tar");
                         self.push(effect, &run.evidence.clone());
@@ -1357,7 +1534,8 @@ impl Walker<'_> {
                 if let Some(a) = &archive {
                     self.file_effect(Operation::Read, a, state, run, false, false);
                 }
-                let effect = self.file_effect_value(Operation::Update, &dir_word, state, true, false);
+                let effect =
+                    self.file_effect_value(Operation::Update, &dir_word, state, true, false);
                 self.push(effect, &run.evidence.clone());
             }
             'c' | 'r' | 'u' | 'A' => {
@@ -1366,7 +1544,11 @@ impl Walker<'_> {
                     self.push(effect, &run.evidence.clone());
                 }
                 if let Some(a) = &archive {
-                    let op = if mode == 'c' { Operation::Create } else { Operation::Update };
+                    let op = if mode == 'c' {
+                        Operation::Create
+                    } else {
+                        Operation::Update
+                    };
                     self.file_effect(op, a, state, run, false, false);
                 }
             }
@@ -1378,7 +1560,13 @@ impl Walker<'_> {
         }
     }
 
-    fn downloader(&mut self, program: &str, rest: &[Word], run: &mut Run, state: &mut State) -> Stdin {
+    fn downloader(
+        &mut self,
+        program: &str,
+        rest: &[Word],
+        run: &mut Run,
+        state: &mut State,
+    ) -> Stdin {
         let curl = program == "curl";
         let wget = program == "wget";
         let mut method: Option<String> = None;
@@ -1397,7 +1585,10 @@ impl Walker<'_> {
             };
             let mut value = || -> Option<Word> {
                 match &inline {
-                    Some(v) => Some(Word { text: v.clone(), ..word.clone() }),
+                    Some(v) => Some(Word {
+                        text: v.clone(),
+                        ..word.clone()
+                    }),
                     None => {
                         i += 1;
                         rest.get(i - 1).cloned()
@@ -1407,11 +1598,17 @@ impl Walker<'_> {
             if curl {
                 match name.as_str() {
                     "-X" | "--request" => method = value().map(|w| w.text.to_ascii_uppercase()),
-                    "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-urlencode" | "--json" | "-F" | "--form" | "--form-string" => {
+                    "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-urlencode"
+                    | "--json" | "-F" | "--form" | "--form-string" => {
                         sends = true;
                         if let Some(v) = value() {
-                            if let Some(file) = v.text.split('@').nth(1).filter(|_| v.text.contains('@')) {
-                                let f = Word { text: file.split(';').next().unwrap_or(file).into(), ..v.clone() };
+                            if let Some(file) =
+                                v.text.split('@').nth(1).filter(|_| v.text.contains('@'))
+                            {
+                                let f = Word {
+                                    text: file.split(';').next().unwrap_or(file).into(),
+                                    ..v.clone()
+                                };
                                 self.file_effect(Operation::Read, &f, state, run, false, false);
                             }
                         }
@@ -1434,7 +1631,13 @@ impl Walker<'_> {
                             urls.push(v.text);
                         }
                     }
-                    "-H" | "--header" | "-u" | "--user" | "-A" | "--user-agent" | "-e" | "--referer" | "-b" | "--cookie" | "-c" | "--cookie-jar" | "-K" | "--config" | "-w" | "--write-out" | "-m" | "--max-time" | "--connect-timeout" | "--retry" | "-x" | "--proxy" | "-r" | "--range" | "-E" | "--cert" | "--key" | "--cacert" | "-C" | "--continue-at" | "-D" | "--dump-header" | "--resolve" | "--limit-rate" | "-z" | "--time-cond" | "--max-redirs" | "--retry-delay" | "--retry-max-time" | "-y" | "-Y" => {
+                    "-H" | "--header" | "-u" | "--user" | "-A" | "--user-agent" | "-e"
+                    | "--referer" | "-b" | "--cookie" | "-c" | "--cookie-jar" | "-K"
+                    | "--config" | "-w" | "--write-out" | "-m" | "--max-time"
+                    | "--connect-timeout" | "--retry" | "-x" | "--proxy" | "-r" | "--range"
+                    | "-E" | "--cert" | "--key" | "--cacert" | "-C" | "--continue-at" | "-D"
+                    | "--dump-header" | "--resolve" | "--limit-rate" | "-z" | "--time-cond"
+                    | "--max-redirs" | "--retry-delay" | "--retry-max-time" | "-y" | "-Y" => {
                         value();
                     }
                     _ if text.starts_with('-') => {
@@ -1446,7 +1649,10 @@ impl Walker<'_> {
                                     i += 1;
                                     rest.get(i - 1).cloned()
                                 } else {
-                                    Some(Word { text: inline.into(), ..word.clone() })
+                                    Some(Word {
+                                        text: inline.into(),
+                                        ..word.clone()
+                                    })
                                 };
                                 to_stdout = false;
                             } else if text.contains('O') {
@@ -1486,11 +1692,15 @@ impl Walker<'_> {
                         }
                     }
                     "--method" => method = value().map(|w| w.text.to_ascii_uppercase()),
-                    "-P" | "--directory-prefix" | "-o" | "--output-file" | "-a" | "--append-output" | "--header" | "-U" | "--user-agent" | "-t" | "--tries" | "-T" | "--timeout" | "--user" | "--password" | "-e" | "--execute" => {
+                    "-P" | "--directory-prefix" | "-o" | "--output-file" | "-a"
+                    | "--append-output" | "--header" | "-U" | "--user-agent" | "-t" | "--tries"
+                    | "-T" | "--timeout" | "--user" | "--password" | "-e" | "--execute" => {
                         value();
                     }
                     _ if text.starts_with("-") => {
-                        if text.ends_with("O-") || text.ends_with("O") && rest.get(i).is_some_and(|w| w.text == "-") {
+                        if text.ends_with("O-")
+                            || text.ends_with("O") && rest.get(i).is_some_and(|w| w.text == "-")
+                        {
                             if text.ends_with('O') {
                                 i += 1;
                             }
@@ -1504,7 +1714,10 @@ impl Walker<'_> {
                 if text.starts_with('-') {
                     continue;
                 }
-                if urls.is_empty() && method.is_none() && text.chars().all(|c| c.is_ascii_uppercase()) {
+                if urls.is_empty()
+                    && method.is_none()
+                    && text.chars().all(|c| c.is_ascii_uppercase())
+                {
                     method = Some(text.to_string());
                 } else if urls.is_empty() {
                     urls.push(text.to_string());
@@ -1516,9 +1729,20 @@ impl Walker<'_> {
         let method = method.unwrap_or_else(|| if sends { "POST".into() } else { "GET".into() });
         let reads = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") && !sends;
         for url in &urls {
-            let url = if url.contains("://") { url.clone() } else { format!("https://{url}") };
+            let url = if url.contains("://") {
+                url.clone()
+            } else {
+                format!("https://{url}")
+            };
             let (resource, host) = crate::http::url_resource(&url);
-            let mut effect = Effect::new(if reads { Operation::Read } else { Operation::NetworkSend }, resource);
+            let mut effect = Effect::new(
+                if reads {
+                    Operation::Read
+                } else {
+                    Operation::NetworkSend
+                },
+                resource,
+            );
             attr(&mut effect, "method", method.clone());
             if let Some(host) = host {
                 attr(&mut effect, "host", host);
@@ -1530,7 +1754,11 @@ impl Walker<'_> {
             self.file_effect(Operation::Update, out, state, run, false, false);
         } else if !to_stdout {
             for url in &urls {
-                let name = url.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("index.html");
+                let name = url
+                    .rsplit('/')
+                    .next()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or("index.html");
                 let w = Word::literal(name.split('?').next().unwrap_or(name));
                 self.file_effect(Operation::Update, &w, state, run, false, false);
             }
@@ -1552,7 +1780,11 @@ impl Walker<'_> {
                     repo_state.cwd = Some(self.path_of(dir, state));
                 }
                 i += 2;
-            } else if text == "-c" || text == "--git-dir" || text == "--work-tree" || text == "--namespace" {
+            } else if text == "-c"
+                || text == "--git-dir"
+                || text == "--work-tree"
+                || text == "--namespace"
+            {
                 i += 2;
             } else if text.starts_with('-') {
                 i += 1;
@@ -1565,8 +1797,19 @@ impl Walker<'_> {
         };
         let args = &rest[i + 1..];
         let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
-        let has = |flags: &[&str]| texts.iter().any(|t| flags.contains(t) || flags.iter().any(|f| f.starts_with("--") && t.starts_with(&format!("{f}="))));
-        let short = |c: char| texts.iter().any(|t| t.starts_with('-') && !t.starts_with("--") && t.contains(c));
+        let has = |flags: &[&str]| {
+            texts.iter().any(|t| {
+                flags.contains(t)
+                    || flags
+                        .iter()
+                        .any(|f| f.starts_with("--") && t.starts_with(&format!("{f}=")))
+            })
+        };
+        let short = |c: char| {
+            texts
+                .iter()
+                .any(|t| t.starts_with('-') && !t.starts_with("--") && t.contains(c))
+        };
         let repo = Word::literal(".");
         let repo_effect = |walker: &mut Self, operation: Operation, tags: &[&str], forced: bool| {
             let mut effect = walker.file_effect_value(operation, &repo, &repo_state, false, forced);
@@ -1578,7 +1821,11 @@ impl Walker<'_> {
             walker.push(effect, &run.evidence.clone());
         };
         match sub.as_str() {
-            "status" | "diff" | "log" | "show" | "blame" | "grep" | "ls-files" | "ls-tree" | "rev-parse" | "describe" | "shortlog" | "fetch" | "cat-file" | "rev-list" | "whatchanged" | "version" | "help" | "ls-remote" | "count-objects" | "fsck" | "check-ignore" | "name-rev" | "merge-base" | "show-ref" | "for-each-ref" | "archive" | "format-patch" | "bisect" => {
+            "status" | "diff" | "log" | "show" | "blame" | "grep" | "ls-files" | "ls-tree"
+            | "rev-parse" | "describe" | "shortlog" | "fetch" | "cat-file" | "rev-list"
+            | "whatchanged" | "version" | "help" | "ls-remote" | "count-objects" | "fsck"
+            | "check-ignore" | "name-rev" | "merge-base" | "show-ref" | "for-each-ref"
+            | "archive" | "format-patch" | "bisect" => {
                 repo_effect(self, Operation::Read, &[], false);
             }
             "push" => self.git_push(args, run),
@@ -1591,11 +1838,17 @@ impl Walker<'_> {
             }
             "checkout" | "restore" => {
                 let dashdash = texts.iter().position(|t| *t == "--");
-                let staged_only = sub == "restore" && has(&["--staged", "-S"]) && !has(&["--worktree", "-W"]);
+                let staged_only =
+                    sub == "restore" && has(&["--staged", "-S"]) && !has(&["--worktree", "-W"]);
                 let paths: Vec<&Word> = match dashdash {
                     Some(p) => args[p + 1..].iter().collect(),
-                    None if sub == "restore" => args.iter().filter(|w| !w.text.starts_with('-')).collect(),
-                    None => args.iter().filter(|w| w.text == "." || w.text == ":/").collect(),
+                    None if sub == "restore" => {
+                        args.iter().filter(|w| !w.text.starts_with('-')).collect()
+                    }
+                    None => args
+                        .iter()
+                        .filter(|w| w.text == "." || w.text == ":/")
+                        .collect(),
                 };
                 let forced = has(&["-f", "--force"]);
                 if (!paths.is_empty() || forced) && !staged_only {
@@ -1603,7 +1856,13 @@ impl Walker<'_> {
                         repo_effect(self, Operation::Update, &["discard_changes"], true);
                     }
                     for path in paths {
-                        let mut effect = self.file_effect_value(Operation::Update, path, &repo_state, true, forced);
+                        let mut effect = self.file_effect_value(
+                            Operation::Update,
+                            path,
+                            &repo_state,
+                            true,
+                            forced,
+                        );
                         attr(&mut effect, "command", "git");
                         attr(&mut effect, "subcommand", sub.clone());
                         tag(&mut effect, "discard_changes");
@@ -1621,9 +1880,19 @@ impl Walker<'_> {
                 let recursive = short('d');
                 let forced = short('f') || has(&["--force"]);
                 let paths: Vec<&Word> = args.iter().filter(|w| !w.text.starts_with('-')).collect();
-                let targets: Vec<Word> = if paths.is_empty() { vec![repo.clone()] } else { paths.into_iter().cloned().collect() };
+                let targets: Vec<Word> = if paths.is_empty() {
+                    vec![repo.clone()]
+                } else {
+                    paths.into_iter().cloned().collect()
+                };
                 for target in targets {
-                    let mut effect = self.file_effect_value(Operation::Delete, &target, &repo_state, recursive, forced);
+                    let mut effect = self.file_effect_value(
+                        Operation::Delete,
+                        &target,
+                        &repo_state,
+                        recursive,
+                        forced,
+                    );
                     attr(&mut effect, "command", "git");
                     attr(&mut effect, "subcommand", "clean");
                     if short('x') || short('X') {
@@ -1638,8 +1907,13 @@ impl Walker<'_> {
                 let forced = short('f') || has(&["--force"]);
                 let cached = has(&["--cached"]);
                 for path in args.iter().filter(|w| !w.text.starts_with('-')) {
-                    let op = if cached { Operation::Update } else { Operation::Delete };
-                    let mut effect = self.file_effect_value(op, path, &repo_state, recursive, forced);
+                    let op = if cached {
+                        Operation::Update
+                    } else {
+                        Operation::Delete
+                    };
+                    let mut effect =
+                        self.file_effect_value(op, path, &repo_state, recursive, forced);
                     attr(&mut effect, "command", "git");
                     attr(&mut effect, "subcommand", "rm");
                     self.push(effect, &run.evidence.clone());
@@ -1650,7 +1924,8 @@ impl Walker<'_> {
                 if delete {
                     let forced = has(&["-D", "--force", "-f"]);
                     for name in args.iter().filter(|w| !w.text.starts_with('-')) {
-                        let mut effect = Effect::new(Operation::Delete, format!("git://local/{}", name.text));
+                        let mut effect =
+                            Effect::new(Operation::Delete, format!("git://local/{}", name.text));
                         effect.forced = forced;
                         attr(&mut effect, "command", "git");
                         attr(&mut effect, "subcommand", "branch");
@@ -1667,7 +1942,9 @@ impl Walker<'_> {
                 let verb = texts.first().copied().unwrap_or("push");
                 match verb {
                     "list" | "show" => repo_effect(self, Operation::Read, &[], false),
-                    "drop" | "clear" => repo_effect(self, Operation::Update, &["discard_changes"], false),
+                    "drop" | "clear" => {
+                        repo_effect(self, Operation::Update, &["discard_changes"], false)
+                    }
                     _ => repo_effect(self, Operation::Update, &[], false),
                 }
             }
@@ -1683,23 +1960,52 @@ impl Walker<'_> {
                     self.push(effect, &run.evidence.clone());
                 }
             }
-            "add" | "mv" | "merge" | "cherry-pick" | "revert" | "pull" | "am" | "apply" | "switch" | "init" | "tag" | "notes" | "submodule" | "worktree" | "gc" | "prune" | "config" | "remote" | "update-index" | "sparse-checkout" | "lfs" | "maintenance" | "repack" | "update-ref" | "reflog" => {
-                let tags: &[&str] = if (sub == "reflog" && has(&["expire", "delete"])) || (sub == "update-ref" && has(&["-d"])) { &["history_rewrite"] } else { &[] };
-                let operation = if sub == "config" && (has(&["--get", "--list", "-l", "--get-all"])) { Operation::Read } else { Operation::Update };
+            "add" | "mv" | "merge" | "cherry-pick" | "revert" | "pull" | "am" | "apply"
+            | "switch" | "init" | "tag" | "notes" | "submodule" | "worktree" | "gc" | "prune"
+            | "config" | "remote" | "update-index" | "sparse-checkout" | "lfs" | "maintenance"
+            | "repack" | "update-ref" | "reflog" => {
+                let tags: &[&str] = if (sub == "reflog" && has(&["expire", "delete"]))
+                    || (sub == "update-ref" && has(&["-d"]))
+                {
+                    &["history_rewrite"]
+                } else {
+                    &[]
+                };
+                let operation = if sub == "config" && (has(&["--get", "--list", "-l", "--get-all"]))
+                {
+                    Operation::Read
+                } else {
+                    Operation::Update
+                };
                 repo_effect(self, operation, tags, has(&["-f", "--force"]));
             }
             "clone" => {
-                let operands: Vec<&Word> = args.iter().filter(|w| !w.text.starts_with('-')).collect();
+                let operands: Vec<&Word> =
+                    args.iter().filter(|w| !w.text.starts_with('-')).collect();
                 if let Some(url) = operands.first() {
-                    let mut effect = Effect::new(Operation::Read, format!("git://{}", url.text.trim_start_matches("https://").trim_start_matches("git@")));
+                    let mut effect = Effect::new(
+                        Operation::Read,
+                        format!(
+                            "git://{}",
+                            url.text
+                                .trim_start_matches("https://")
+                                .trim_start_matches("git@")
+                        ),
+                    );
                     attr(&mut effect, "command", "git");
                     attr(&mut effect, "subcommand", "clone");
                     self.push(effect, &run.evidence.clone());
                     let dest = operands.get(1).map(|w| (*w).clone()).unwrap_or_else(|| {
-                        let name = url.text.trim_end_matches('/').rsplit(['/', ':']).next().unwrap_or("repo");
+                        let name = url
+                            .text
+                            .trim_end_matches('/')
+                            .rsplit(['/', ':'])
+                            .next()
+                            .unwrap_or("repo");
                         Word::literal(name.trim_end_matches(".git"))
                     });
-                    let effect = self.file_effect_value(Operation::Create, &dest, &repo_state, true, false);
+                    let effect =
+                        self.file_effect_value(Operation::Create, &dest, &repo_state, true, false);
                     self.push(effect, &run.evidence.clone());
                 }
             }
@@ -1708,7 +2014,9 @@ impl Walker<'_> {
                 let mut effect = opaque(Operation::Execute, "cmd://git");
                 attr(&mut effect, "command", "git");
                 attr(&mut effect, "subcommand", sub.clone());
-                self.notes.push(format!("unknown git subcommand `{sub}` (an alias may run anything)"));
+                self.notes.push(format!(
+                    "unknown git subcommand `{sub}` (an alias may run anything)"
+                ));
                 self.push(effect, &run.evidence.clone());
             }
         }
@@ -1733,7 +2041,11 @@ impl Walker<'_> {
                     "force" | "force-with-lease" | "force-if-includes" => forced = true,
                     "delete" => delete = true,
                     "all" | "mirror" | "tags" | "branches" => all = true,
-                    "repo" | "receive-pack" | "exec" | "push-option" | "signed" if !long.contains('=') => i += 1,
+                    "repo" | "receive-pack" | "exec" | "push-option" | "signed"
+                        if !long.contains('=') =>
+                    {
+                        i += 1
+                    }
                     _ => {}
                 }
             } else if let Some(cluster) = text.strip_prefix('-') {
@@ -1765,7 +2077,11 @@ impl Walker<'_> {
             let branch = dest.trim_start_matches("refs/heads/").to_string();
             let deleting = delete || (source.is_empty() && spec.contains(':'));
             let mut effect = Effect::new(
-                if deleting { Operation::Delete } else { Operation::Update },
+                if deleting {
+                    Operation::Delete
+                } else {
+                    Operation::Update
+                },
                 format!("git://{remote}/{branch}"),
             );
             effect.forced = forced || plus;
@@ -1797,29 +2113,40 @@ impl Walker<'_> {
                 Some((n, v)) if text.starts_with("--") => (n, Some(v.to_string())),
                 _ => (text, None),
             };
-            let mut value = || inline.clone().or_else(|| {
-                i += 1;
-                rest.get(i - 1).map(|w| w.text.clone())
-            });
+            let mut value = || {
+                inline.clone().or_else(|| {
+                    i += 1;
+                    rest.get(i - 1).map(|w| w.text.clone())
+                })
+            };
             match name {
-                "-c" | "--command" | "-e" | "--execute" if program != "sqlite3" => statements.extend(value()),
+                "-c" | "--command" | "-e" | "--execute" if program != "sqlite3" => {
+                    statements.extend(value())
+                }
                 "-h" | "--host" => host = value(),
                 "-d" | "--dbname" | "-D" | "--database" => {
                     let v = value();
-                    if v.as_deref().is_some_and(|v| v.contains("://")) { url = v } else { db = v }
+                    if v.as_deref().is_some_and(|v| v.contains("://")) {
+                        url = v
+                    } else {
+                        db = v
+                    }
                 }
                 "-f" | "--file" => {
                     from_file = true;
                     value();
                 }
-                "-U" | "--username" | "-u" | "--user" | "-p" | "--port" | "-P" | "-v" | "--set" | "-o" | "--output" => {
+                "-U" | "--username" | "-u" | "--user" | "-p" | "--port" | "-P" | "-v" | "--set"
+                | "-o" | "--output" => {
                     if !(program == "mysql" && name == "-p") {
                         value();
                     }
                 }
                 _ if text.starts_with('-') => {}
                 _ if text.contains("://") => url = Some(text.to_string()),
-                _ if program == "sqlite3" && url.is_none() => url = Some(format!("sqlite:///{}", text.trim_start_matches('/'))),
+                _ if program == "sqlite3" && url.is_none() => {
+                    url = Some(format!("sqlite:///{}", text.trim_start_matches('/')))
+                }
                 _ if program == "sqlite3" => statements.push(text.to_string()),
                 _ => db = db.or(Some(text.to_string())),
             }
@@ -1830,7 +2157,11 @@ impl Walker<'_> {
             _ => "postgres",
         };
         let url = url.unwrap_or_else(|| {
-            format!("{scheme}://{}/{}", host.unwrap_or_else(|| "_".into()), db.unwrap_or_else(|| "_".into()))
+            format!(
+                "{scheme}://{}/{}",
+                host.unwrap_or_else(|| "_".into()),
+                db.unwrap_or_else(|| "_".into())
+            )
         });
         if statements.is_empty() {
             if let Some(text) = run.stdin.text.clone() {
@@ -1884,10 +2215,42 @@ fn is_known(program: &str) -> bool {
         || PRIVILEGE.iter().any(|(n, _)| *n == program)
         || INTERPRETERS.iter().any(|(n, _)| *n == program)
         || [
-            "find", "dd", "tar", "bsdtar", "unzip", "curl", "wget", "http", "https", "xh", "git",
-            "aws", "kubectl", "oc", "helm", "terraform", "tofu", "terragrunt", "psql", "mysql",
-            "mariadb", "sqlite3", "su", "xargs", "eval", "source", ".", "watch", "ssh",
-            "systemctl", "service", "shutdown", "reboot", "halt", "poweroff", "busybox",
+            "find",
+            "dd",
+            "tar",
+            "bsdtar",
+            "unzip",
+            "curl",
+            "wget",
+            "http",
+            "https",
+            "xh",
+            "git",
+            "aws",
+            "kubectl",
+            "oc",
+            "helm",
+            "terraform",
+            "tofu",
+            "terragrunt",
+            "psql",
+            "mysql",
+            "mariadb",
+            "sqlite3",
+            "su",
+            "xargs",
+            "eval",
+            "source",
+            ".",
+            "watch",
+            "ssh",
+            "systemctl",
+            "service",
+            "shutdown",
+            "reboot",
+            "halt",
+            "poweroff",
+            "busybox",
         ]
         .contains(&program)
 }
@@ -1896,10 +2259,30 @@ fn is_known(program: &str) -> bool {
 /// programs that take a subcommand (`aws --profile prod ec2 …` → `ec2`).
 fn first_operand(texts: &[&str]) -> Option<String> {
     const GLOBAL_WITH_VALUE: &[&str] = &[
-        "--profile", "--region", "--output", "--endpoint-url", "--query", "--context", "-n",
-        "--namespace", "--kubeconfig", "-C", "-c", "--kube-context", "--cluster", "--user", "-s",
-        "--server", "--git-dir", "--work-tree", "--prefix", "--manifest-path", "-p", "--package",
-        "--project", "--directory",
+        "--profile",
+        "--region",
+        "--output",
+        "--endpoint-url",
+        "--query",
+        "--context",
+        "-n",
+        "--namespace",
+        "--kubeconfig",
+        "-C",
+        "-c",
+        "--kube-context",
+        "--cluster",
+        "--user",
+        "-s",
+        "--server",
+        "--git-dir",
+        "--work-tree",
+        "--prefix",
+        "--manifest-path",
+        "-p",
+        "--package",
+        "--project",
+        "--directory",
     ];
     let mut i = 0;
     while i < texts.len() {
@@ -1907,7 +2290,11 @@ fn first_operand(texts: &[&str]) -> Option<String> {
         if !text.starts_with('-') {
             return Some(text.to_string());
         }
-        i += if GLOBAL_WITH_VALUE.contains(&text) { 2 } else { 1 };
+        i += if GLOBAL_WITH_VALUE.contains(&text) {
+            2
+        } else {
+            1
+        };
     }
     None
 }
@@ -1924,11 +2311,19 @@ fn skip_options(args: &[Word], value_short: &str, value_long: &[&str]) -> usize 
             return i;
         }
         if text.starts_with("--") {
-            i += if !text.contains('=') && value_long.contains(&text) { 2 } else { 1 };
+            i += if !text.contains('=') && value_long.contains(&text) {
+                2
+            } else {
+                1
+            };
             continue;
         }
         let last = text.chars().last().unwrap_or('-');
-        i += if text.len() == 2 && value_short.contains(last) { 2 } else { 1 };
+        i += if text.len() == 2 && value_short.contains(last) {
+            2
+        } else {
+            1
+        };
     }
     i
 }
@@ -1945,7 +2340,10 @@ fn option_word(args: &[Word], names: &[&str]) -> Option<Word> {
         }
         for name in names {
             if let Some(v) = word.text.strip_prefix(&format!("{name}=")) {
-                return Some(Word { text: v.into(), ..word.clone() });
+                return Some(Word {
+                    text: v.into(),
+                    ..word.clone()
+                });
             }
         }
     }

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use preflight_core::{Effect, Inspection, Operation};
 use sqlparser::ast::{
-    BinaryOperator, Expr, FromTable, ObjectName, Statement, TableFactor, TableObject, UnaryOperator,
-    Value, visit_relations, visit_statements,
+    BinaryOperator, Expr, FromTable, ObjectName, Statement, TableFactor, TableObject,
+    UnaryOperator, Value, visit_relations, visit_statements,
 };
 use sqlparser::dialect::{
     BigQueryDialect, ClickHouseDialect, Dialect, DuckDbDialect, GenericDialect, MsSqlDialect,
@@ -47,7 +48,11 @@ pub fn sql_target(url: &str, table: Option<&str>, envs: &Environments) -> (Strin
                 .unwrap_or("_")
                 .to_ascii_lowercase();
             let path = parsed.path().trim_start_matches('/');
-            let database = if path.is_empty() { "_".to_string() } else { path.to_string() };
+            let database = if path.is_empty() {
+                "_".to_string()
+            } else {
+                path.to_string()
+            };
             (host, database)
         }
         Err(_) => ("_".to_string(), "_".to_string()),
@@ -77,7 +82,15 @@ pub fn inspect_sql(url: &str, text: &str, envs: &Environments) -> Inspection {
     let dialect = dialect(url);
     let mut notes = Vec::new();
     let mut effects = Vec::new();
-    match Parser::parse_sql(dialect.as_ref(), text) {
+    let parsed = catch_unwind(AssertUnwindSafe(|| {
+        Parser::parse_sql(dialect.as_ref(), text)
+    }))
+    .unwrap_or_else(|_| {
+        Err(sqlparser::parser::ParserError::ParserError(
+            "the SQL parser failed".into(),
+        ))
+    });
+    match parsed {
         Ok(statements) => {
             for statement in &statements {
                 statement_effects(statement, url, envs, &mut effects, &mut notes);
@@ -179,17 +192,18 @@ fn classify(
     written: &mut BTreeSet<String>,
     notes: &mut Vec<String>,
 ) {
-    let mut push = |operation: Operation, table: Option<String>, kind: &str, ddl: bool, unbounded: bool| {
-        if let Some(t) = &table {
-            written.insert(t.clone());
-        }
-        let mut effect = emit.effect(operation, table.as_deref(), kind);
-        if ddl {
-            tag(&mut effect, "ddl");
-        }
-        effect.unbounded = unbounded;
-        out.push(effect);
-    };
+    let mut push =
+        |operation: Operation, table: Option<String>, kind: &str, ddl: bool, unbounded: bool| {
+            if let Some(t) = &table {
+                written.insert(t.clone());
+            }
+            let mut effect = emit.effect(operation, table.as_deref(), kind);
+            if ddl {
+                tag(&mut effect, "ddl");
+            }
+            effect.unbounded = unbounded;
+            out.push(effect);
+        };
     match statement {
         Statement::Query(_) => {}
         Statement::Insert(insert) => {
@@ -236,7 +250,13 @@ fn classify(
         }
         Statement::Truncate(truncate) => {
             for target in &truncate.table_names {
-                push(Operation::Delete, Some(table_name(&target.name)), "truncate", true, true);
+                push(
+                    Operation::Delete,
+                    Some(table_name(&target.name)),
+                    "truncate",
+                    true,
+                    true,
+                );
             }
         }
         Statement::Drop {
@@ -254,10 +274,22 @@ fn classify(
             }
         }
         Statement::AlterTable(alter) => {
-            push(Operation::Update, Some(table_name(&alter.name)), "alter", true, false);
+            push(
+                Operation::Update,
+                Some(table_name(&alter.name)),
+                "alter",
+                true,
+                false,
+            );
         }
         Statement::CreateTable(create) => {
-            push(Operation::Create, Some(table_name(&create.name)), "create", true, false);
+            push(
+                Operation::Create,
+                Some(table_name(&create.name)),
+                "create",
+                true,
+                false,
+            );
         }
         Statement::Explain { .. } => {}
         other => {
@@ -271,7 +303,13 @@ fn classify(
                 "CREATE" => push(Operation::Create, None, "create", true, false),
                 "ALTER" => push(Operation::Update, None, "alter", true, false),
                 "DROP" => push(Operation::Delete, None, "drop", true, true),
-                "GRANT" | "REVOKE" => push(Operation::PermissionChange, None, &keyword.to_ascii_lowercase(), false, false),
+                "GRANT" | "REVOKE" => push(
+                    Operation::PermissionChange,
+                    None,
+                    &keyword.to_ascii_lowercase(),
+                    false,
+                    false,
+                ),
                 "SET" | "SHOW" | "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT"
                 | "RELEASE" | "USE" | "DESCRIBE" | "DESC" | "PREPARE" | "DEALLOCATE" | "LISTEN"
                 | "UNLISTEN" | "NOTIFY" | "DISCARD" | "RESET" | "FETCH" | "CLOSE" | "ANALYZE"
@@ -313,11 +351,16 @@ fn constant(expr: &Expr) -> Option<Const> {
         Expr::Value(value) => match &value.value {
             Value::Boolean(b) => Some(Const::Bool(*b)),
             Value::Number(n, _) => n.parse().ok().map(Const::Number),
-            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(Const::Text(s.clone())),
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
+                Some(Const::Text(s.clone()))
+            }
             Value::Null => Some(Const::Null),
             _ => None,
         },
-        Expr::UnaryOp { op: UnaryOperator::Not, expr } => match constant(expr)? {
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr,
+        } => match constant(expr)? {
             Const::Bool(b) => Some(Const::Bool(!b)),
             _ => None,
         },

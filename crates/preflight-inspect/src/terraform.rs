@@ -27,7 +27,10 @@ pub fn inspect_terraform_plan(input: &Value, destroy: bool, envs: &Environments)
     let workspace = input
         .get("workspace")
         .and_then(Value::as_str)
-        .or_else(|| plan.and_then(|p| p.get("workspace")).and_then(Value::as_str))
+        .or_else(|| {
+            plan.and_then(|p| p.get("workspace"))
+                .and_then(Value::as_str)
+        })
         .unwrap_or("_")
         .to_string();
     let environment = envs.of_terraform_workspace(&workspace);
@@ -73,7 +76,9 @@ pub fn inspect_terraform_plan(input: &Value, destroy: bool, envs: &Environments)
                 let mut effect = match operation {
                     Some(op) => Effect::new(op, resource),
                     None => {
-                        notes.push(format!("unknown terraform actions {actions:?} for {address}"));
+                        notes.push(format!(
+                            "unknown terraform actions {actions:?} for {address}"
+                        ));
                         opaque(Operation::Update, resource)
                     }
                 };
@@ -119,7 +124,10 @@ pub(crate) fn inspect_terraform_cli(
     let Some(verb) = positional.first().copied() else {
         return Vec::new();
     };
-    let has = |flag: &str| args.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    let has = |flag: &str| {
+        args.iter()
+            .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
+    };
     let auto = has("-auto-approve") || has("--auto-approve");
     let (operation, destroy) = match verb {
         "apply" if has("-destroy") => (Operation::Delete, true),
@@ -134,7 +142,10 @@ pub(crate) fn inspect_terraform_cli(
         .find_map(|a| a.strip_prefix("-target=").map(str::to_string));
     let mut effect = Effect::new(
         operation,
-        format!("terraform://{workspace}/{}", target.clone().unwrap_or_else(|| "*".into())),
+        format!(
+            "terraform://{workspace}/{}",
+            target.clone().unwrap_or_else(|| "*".into())
+        ),
     );
     effect.environment = envs.of_terraform_workspace(&workspace);
     effect.forced = auto;

@@ -1,7 +1,8 @@
 //! Shared test fixtures: the environments of the reference envelope and a small language for
 //! expected effects.
 
-#![allow(dead_code)]
+// Helpers of the test binaries: a bad spec is a bug in the test and must stop it.
+#![allow(dead_code, clippy::panic)]
 
 use preflight_core::{Effect, Inspection};
 use preflight_inspect::{EnvironmentMarkers, Environments};
@@ -60,17 +61,21 @@ pub fn find_effect<'a>(inspection: &'a Inspection, spec: &str) -> Result<&'a Eff
             panic!("bad condition `{c}` in spec `{spec}`")
         })
     };
-    inspection.effects.iter().find(|e| matches(e)).ok_or_else(|| {
-        format!(
-            "no effect matches `{spec}`; effects:\n{}",
-            inspection
-                .effects
-                .iter()
-                .map(|e| serde_json::to_string(e).unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })
+    inspection
+        .effects
+        .iter()
+        .find(|e| matches(e))
+        .ok_or_else(|| {
+            format!(
+                "no effect matches `{spec}`; effects:\n{}",
+                inspection
+                    .effects
+                    .iter()
+                    .map(|e| serde_json::to_string(e).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })
 }
 
 fn flag_of(e: &Effect, flag: &str) -> bool {
