@@ -119,7 +119,10 @@ impl StoredRecord {
         attributes.insert("preflight.audit.hash".into(), json!(self.hash));
         attributes.insert("preflight.audit.prev_hash".into(), json!(self.prev_hash));
         attributes.insert("preflight.proposal.id".into(), json!(event.proposal_id));
-        attributes.insert("preflight.action.digest".into(), json!(event.digest.to_hex()));
+        attributes.insert(
+            "preflight.action.digest".into(),
+            json!(event.digest.to_hex()),
+        );
         attributes.insert("gen_ai.tool.name".into(), json!(event.tool));
         if let Some(agent) = &event.agent {
             attributes.insert("gen_ai.agent.id".into(), json!(agent));
@@ -240,11 +243,19 @@ impl Filter {
     /// Whether `record` passes the filter (the same test the database applies).
     pub fn matches(&self, record: &StoredRecord) -> bool {
         let event = &record.event;
-        self.agent.as_ref().is_none_or(|a| event.agent.as_ref() == Some(a))
+        self.agent
+            .as_ref()
+            .is_none_or(|a| event.agent.as_ref() == Some(a))
             && self.tool.as_ref().is_none_or(|t| &event.tool == t)
             && self.decision.is_none_or(|d| record.decision == Some(d))
-            && self.kind.as_ref().is_none_or(|k| event.kind.type_name() == k)
-            && self.proposal_id.as_ref().is_none_or(|p| &event.proposal_id == p)
+            && self
+                .kind
+                .as_ref()
+                .is_none_or(|k| event.kind.type_name() == k)
+            && self
+                .proposal_id
+                .as_ref()
+                .is_none_or(|p| &event.proposal_id == p)
             && self.since.is_none_or(|s| event.at >= s)
             && self.until.is_none_or(|u| event.at < u)
             && self.after_seq.is_none_or(|s| record.seq > s)

@@ -15,8 +15,7 @@ use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 use crate::error::AuditError;
 use crate::record::{
-    Filter, GENESIS, Hash, Prepared, StoredRecord, chain_hash, checkpoint_message, to_hash,
-    to_hex,
+    Filter, GENESIS, Hash, Prepared, StoredRecord, chain_hash, checkpoint_message, to_hash, to_hex,
 };
 use crate::verify::{
     RawCheckpoint, RawRow, RowCheck, Tamper, VerifyReport, check_checkpoint, check_row,
@@ -242,7 +241,8 @@ impl AuditStore {
     /// a truncated tail where the head or a signed checkpoint shows one. Signatures are
     /// checked against the store's own key when it has one.
     pub async fn verify(&self) -> Result<VerifyReport, AuditError> {
-        self.verify_with_key(self.inner.verifying_key.as_ref()).await
+        self.verify_with_key(self.inner.verifying_key.as_ref())
+            .await
     }
 
     /// Like [`AuditStore::verify`], checking signatures against `key` (when `None`, against
@@ -286,9 +286,7 @@ impl AuditStore {
         }
         let checkpoints = self.checkpoints().await?;
         if problem.is_none() {
-            problem = self
-                .check_checkpoints(&checkpoints, last_seq, key)
-                .await?;
+            problem = self.check_checkpoints(&checkpoints, last_seq, key).await?;
         }
         Ok(VerifyReport {
             records,
@@ -555,7 +553,8 @@ fn to_record(row: &RawRow) -> Result<StoredRecord, AuditError> {
         row: row.seq.to_string(),
         message,
     };
-    let event: AuditEvent = serde_json::from_str(&row.body).map_err(|e| unreadable(e.to_string()))?;
+    let event: AuditEvent =
+        serde_json::from_str(&row.body).map_err(|e| unreadable(e.to_string()))?;
     Ok(StoredRecord {
         seq: u64::try_from(row.seq).map_err(|e| unreadable(e.to_string()))?,
         hash: to_hex(&row.hash),

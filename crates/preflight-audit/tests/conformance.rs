@@ -1,6 +1,8 @@
 //! One conformance suite, every backend: the same checks run on SQLite and on PostgreSQL.
 //!
 //! PostgreSQL needs `eval "$(scripts/postgres.sh)"` first (see the crate README).
+// Test helpers outside #[test] functions may unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -11,8 +13,8 @@ use std::time::Duration;
 use common::{TestDb, exec, open, proposal_events};
 use preflight_audit::{AuditStore, Filter, SigningKey, Tamper, chain_hash};
 use preflight_core::{
-    ApprovalDecision, ApprovalStatus, ApprovalStore, AuditSink, Decision, FleetLimits, Fixed,
-    Gate, QueueChange, StoreError, Timestamp,
+    ApprovalDecision, ApprovalStatus, ApprovalStore, AuditSink, Decision, Fixed, FleetLimits, Gate,
+    QueueChange, StoreError, Timestamp,
 };
 
 macro_rules! conformance {
@@ -64,7 +66,11 @@ conformance!(
 async fn fill(store: &AuditStore, proposals: u64) -> Vec<preflight_core::AuditEvent> {
     let mut all = Vec::new();
     for n in 0..proposals {
-        let decision = if n % 2 == 0 { Decision::Allow } else { Decision::Deny };
+        let decision = if n % 2 == 0 {
+            Decision::Allow
+        } else {
+            Decision::Deny
+        };
         let events = proposal_events("infra-bot", "Bash", n, decision);
         store.append(&events).await.unwrap();
         all.extend(events);
@@ -88,11 +94,17 @@ async fn records_round_trip_in_order(db: &TestDb) {
     let seqs: Vec<u64> = all.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, (1..=13).collect::<Vec<_>>());
     for pair in all.windows(2) {
-        assert_eq!(pair[1].prev_hash, pair[0].hash, "each record commits to the previous");
+        assert_eq!(
+            pair[1].prev_hash, pair[0].hash,
+            "each record commits to the previous"
+        );
     }
 
     let tail = store.tail(3).await.unwrap();
-    assert_eq!(tail.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![11, 12, 13]);
+    assert_eq!(
+        tail.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![11, 12, 13]
+    );
     assert_eq!(store.tail(100).await.unwrap().len(), 13);
 
     // Reopening finds the same chain and goes on from its head.
@@ -126,7 +138,9 @@ async fn queries_filter_by_agent_tool_decision_and_time(db: &TestDb) {
         Filter::new().with_agent("infra-bot"),
         Filter::new().with_tool("Bash"),
         Filter::new().with_decision(Decision::Deny),
-        Filter::new().with_decision(Decision::Allow).with_agent("coder"),
+        Filter::new()
+            .with_decision(Decision::Allow)
+            .with_agent("coder"),
         Filter::new().with_kind("verified"),
         Filter::new().with_proposal(written[3].proposal_id.clone()),
         Filter::new()
@@ -148,7 +162,11 @@ async fn queries_filter_by_agent_tool_decision_and_time(db: &TestDb) {
         .query(&Filter::new().with_decision(Decision::Deny))
         .await
         .unwrap();
-    assert_eq!(denies.len(), 4, "a verified and a refused record per denied proposal");
+    assert_eq!(
+        denies.len(),
+        4,
+        "a verified and a refused record per denied proposal"
+    );
     let window = store
         .query(
             &Filter::new()
@@ -179,13 +197,19 @@ async fn export_is_otel_json_lines(db: &TestDb) {
     assert_eq!(lines[0]["attributes"]["gen_ai.tool.name"], "Bash");
     assert_eq!(lines[0]["attributes"]["preflight.audit.seq"], 1);
     assert_eq!(lines[1]["attributes"]["preflight.decision"], "allow");
-    assert_eq!(lines[1]["body"]["verdict"]["parts"][1]["usage"]["input_tokens"], 1234);
+    assert_eq!(
+        lines[1]["body"]["verdict"]["parts"][1]["usage"]["input_tokens"],
+        1234
+    );
     assert_eq!(lines[5]["severity_text"], "WARN");
     assert_eq!(lines[5]["body"]["type"], "refused");
 
     let mut limited = Vec::new();
     let count = store
-        .export_jsonl(&mut limited, &Filter::new().with_kind("refused").with_limit(5))
+        .export_jsonl(
+            &mut limited,
+            &Filter::new().with_kind("refused").with_limit(5),
+        )
         .await
         .unwrap();
     assert_eq!(count, 1);
@@ -220,7 +244,10 @@ async fn concurrent_appends_stay_whole_and_chained(db: &TestDb) {
     }
     assert_eq!(seqs.len(), 64 * 8);
     for run in seqs.values() {
-        assert!(run.windows(2).all(|w| w[1] == w[0] + 1), "interleaved: {run:?}");
+        assert!(
+            run.windows(2).all(|w| w[1] == w[0] + 1),
+            "interleaved: {run:?}"
+        );
     }
 }
 
@@ -278,7 +305,9 @@ async fn edited_column_is_located(db: &TestDb) {
     .await;
     let report = store.verify().await.unwrap();
     match &report.problem {
-        Some(Tamper::Altered { seq: 6, detail }) => assert!(detail.contains("decision"), "{detail}"),
+        Some(Tamper::Altered { seq: 6, detail }) => {
+            assert!(detail.contains("decision"), "{detail}")
+        }
         other => panic!("expected record 6 altered, got {other:?}"),
     }
 }
@@ -329,7 +358,11 @@ async fn truncated_tail_is_detected_by_the_head(db: &TestDb) {
     fill(&store, 6).await;
     exec(&db.url, "DELETE FROM audit_records WHERE seq > 12").await;
     let report = store.verify().await.unwrap();
-    assert_eq!(report.problem.as_ref().map(Tamper::seq), Some(13), "{report}");
+    assert_eq!(
+        report.problem.as_ref().map(Tamper::seq),
+        Some(13),
+        "{report}"
+    );
     assert!(
         matches!(
             report.problem,
@@ -469,7 +502,11 @@ async fn approval_queue_contract(db: &TestDb) {
 
     let pending = store.pending(Timestamp::now()).await.unwrap();
     let ids: Vec<_> = pending.iter().map(|q| q.request.id.clone()).collect();
-    assert_eq!(ids, vec![first.id.clone(), second.id.clone()], "oldest first, expired left out");
+    assert_eq!(
+        ids,
+        vec![first.id.clone(), second.id.clone()],
+        "oldest first, expired left out"
+    );
     assert_eq!(pending[0].request, first, "the request round-trips");
 
     let got = store.get(&expired.id).await.unwrap().unwrap();
@@ -483,12 +520,21 @@ async fn approval_queue_contract(db: &TestDb) {
     let mut wrong = common::approve(&first, "alice");
     wrong.digest = second.digest;
     wrong.digest.0[0] ^= 1;
-    assert!(matches!(store.decide(&wrong).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.decide(&wrong).await,
+        Err(StoreError::Conflict(_))
+    ));
 
-    let decided = store.decide(&common::approve(&first, "alice")).await.unwrap();
+    let decided = store
+        .decide(&common::approve(&first, "alice"))
+        .await
+        .unwrap();
     assert_eq!(decided.status, ApprovalStatus::Approved);
     let again = store.decide(&common::approve(&first, "bob")).await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))), "decided once");
+    assert!(
+        matches!(again, Err(StoreError::Conflict(_))),
+        "decided once"
+    );
     let got = store.get(&first.id).await.unwrap().unwrap();
     assert_eq!(got.status, ApprovalStatus::Approved);
     assert_eq!(got.approval.unwrap().approver, "alice");
@@ -545,7 +591,12 @@ async fn approval_changes_reach_other_instances(db: &TestDb) {
     };
     let mut heard = next_change(&mut agent_changes).await;
     if heard != decided {
-        assert_eq!(heard, QueueChange::Enqueued { id: request.id.clone() });
+        assert_eq!(
+            heard,
+            QueueChange::Enqueued {
+                id: request.id.clone()
+            }
+        );
         heard = next_change(&mut agent_changes).await;
     }
     assert_eq!(heard, decided);
@@ -617,8 +668,28 @@ async fn fleet_limit_window_slides(db: &TestDb) {
     assert!(store.try_acquire("k", 2, hour, at(0)).await.unwrap());
     assert!(store.try_acquire("k", 2, hour, at(1_000)).await.unwrap());
     assert!(!store.try_acquire("k", 2, hour, at(2_000)).await.unwrap());
-    assert!(store.try_acquire("k", 2, hour, at(3_600_000)).await.unwrap());
-    assert!(!store.try_acquire("k", 2, hour, at(3_600_500)).await.unwrap());
-    assert!(store.try_acquire("k", 2, hour, at(3_601_001)).await.unwrap());
-    assert!(!store.try_acquire("k", 0, hour, at(9_999_999_999)).await.unwrap());
+    assert!(
+        store
+            .try_acquire("k", 2, hour, at(3_600_000))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_acquire("k", 2, hour, at(3_600_500))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .try_acquire("k", 2, hour, at(3_601_001))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_acquire("k", 0, hour, at(9_999_999_999))
+            .await
+            .unwrap()
+    );
 }

@@ -1,5 +1,7 @@
 //! Crash test: a child process writing audited actions through the gate is killed with SIGKILL
 //! mid-stream; every action it had been told was recorded is there, and the chain verifies.
+// Test helpers outside #[test] functions may unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -59,7 +61,13 @@ fn crash_child() {
 fn run_and_kill(url: &str, after: usize) -> Vec<String> {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
-        .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_VAR, url)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -76,7 +84,10 @@ fn run_and_kill(url: &str, after: usize) -> Vec<String> {
             }
         }
     }
-    assert!(recorded.len() >= after, "the child stopped before {after} actions");
+    assert!(
+        recorded.len() >= after,
+        "the child stopped before {after} actions"
+    );
     // SIGKILL, mid-stream: no destructor, no flush, no clean shutdown.
     child.kill().unwrap();
     // Whatever it printed before dying was acknowledged too.
@@ -102,14 +113,23 @@ async fn check_survivors(url: &str, recorded: &[String]) {
         .into_iter()
         .map(|r| r.event.proposal_id)
         .collect();
-    let lost: Vec<_> = recorded.iter().filter(|id| !permitted.contains(*id)).collect();
-    assert!(lost.is_empty(), "{} acknowledged actions lost: {lost:?}", lost.len());
+    let lost: Vec<_> = recorded
+        .iter()
+        .filter(|id| !permitted.contains(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged actions lost: {lost:?}",
+        lost.len()
+    );
     // The store still takes records after the crash.
     let gate = Gate::builder(Fixed::new(Decision::Allow))
         .with_audit(store.clone())
         .build()
         .unwrap();
-    gate.check(common::action("after", "Bash", 0)).await.unwrap();
+    gate.check(common::action("after", "Bash", 0))
+        .await
+        .unwrap();
     assert!(store.verify().await.unwrap().is_intact());
 }
 

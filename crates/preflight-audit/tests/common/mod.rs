@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use preflight_audit::AuditStore;
 use preflight_core::{
-    Action, Approval, ApprovalDecision, ApprovalRequest, AuditEvent, AuditKind, Decision,
-    Outcome, Reason, ReasonKind, Timestamp, Usage, Verdict, new_id,
+    Action, Approval, ApprovalDecision, ApprovalRequest, AuditEvent, AuditKind, Decision, Outcome,
+    Reason, ReasonKind, Timestamp, Usage, Verdict, new_id,
 };
 use serde_json::json;
 
@@ -71,7 +71,11 @@ pub async fn exec(url: &str, sql: &str) -> u64 {
         {
             use sqlx::Connection as _;
             let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
-            let affected = sqlx::raw_sql(sql).execute(&mut conn).await.unwrap().rows_affected();
+            let affected = sqlx::raw_sql(sql)
+                .execute(&mut conn)
+                .await
+                .unwrap()
+                .rows_affected();
             conn.close().await.unwrap();
             return affected;
         }
@@ -80,7 +84,11 @@ pub async fn exec(url: &str, sql: &str) -> u64 {
     {
         use sqlx::Connection as _;
         let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-        let affected = sqlx::raw_sql(sql).execute(&mut conn).await.unwrap().rows_affected();
+        let affected = sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap()
+            .rows_affected();
         conn.close().await.unwrap();
         return affected;
     }
