@@ -38,7 +38,10 @@ fn query(n: usize) -> (Action, Inspection) {
         "input": {"amount": 42, "path": format!("/data/tenant-{i}/reports/q3.csv")},
     }))
     .unwrap_or_else(|e| unreachable!("{e}"));
-    let effect = Effect::new(Operation::Read, format!("file:///data/tenant-{i}/reports/q3.csv"));
+    let effect = Effect::new(
+        Operation::Read,
+        format!("file:///data/tenant-{i}/reports/q3.csv"),
+    );
     let inspection = Inspection {
         effects: vec![effect],
         ..Inspection::default()
@@ -48,11 +51,18 @@ fn query(n: usize) -> (Action, Inspection) {
 
 fn decide(c: &mut Criterion) {
     let mut group = c.benchmark_group("rules");
-    group.sample_size(30).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
     for n in [10, 100, 1_000, 10_000] {
-        let policy = Policy::from_str(&policy_text(n), "generated.toml").unwrap_or_else(|e| unreachable!("{e}"));
+        let policy = Policy::from_str(&policy_text(n), "generated.toml")
+            .unwrap_or_else(|e| unreachable!("{e}"));
         let (action, inspection) = query(n);
-        assert_eq!(policy.decide(&action, &inspection), preflight_core::Decision::Allow);
+        assert_eq!(
+            policy.decide(&action, &inspection),
+            preflight_core::Decision::Allow
+        );
         group.bench_with_input(BenchmarkId::new("decide", n), &n, |b, _| {
             b.iter(|| policy.decide(black_box(&action), black_box(&inspection)))
         });
