@@ -2,6 +2,9 @@
 //! shape "agent A may use tool T on resources under prefix P, with a numeric limit in a
 //! condition", plus a few deny rules, queried with an action matching a rule near the end.
 
+// criterion's macros generate undocumented functions.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

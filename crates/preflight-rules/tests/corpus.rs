@@ -1,5 +1,8 @@
 //! The shared corpus, judged by the reference envelope `examples/policies/infra-bot.toml`.
 
+// Tests may unwrap and panic, helpers included.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use preflight_core::corpus::load_cases;

@@ -1,6 +1,9 @@
 //! The rules engine on hand-built inspections: semantics, errors, explain, lint, policy
 //! tests, fleet limits and hot reload.
 
+// Tests may unwrap and panic, helpers included.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,5 +1,8 @@
 //! Laws of the engine, on random policies and actions.
 
+// Tests may unwrap and panic, helpers included.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 
 use preflight_core::{Action, Decision, Effect, Inspection, Operation};
