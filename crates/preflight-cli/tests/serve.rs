@@ -27,9 +27,14 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
+    start_with(&[], None)
+}
+
+fn start_with(args: &[&str], approver_tokens: Option<&str>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let audit = format!("sqlite://{}", dir.path().join("audit.db").display());
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args([
             "serve",
             "--listen",
@@ -39,9 +44,15 @@ fn start() -> Server {
             "--audit",
             &audit,
         ])
+        .args(args)
         .env("PREFLIGHT_TOKEN", TOKEN)
         .env_remove("PREFLIGHT_APPROVER_TOKENS")
-        .env_remove("PREFLIGHT_CONFIG")
+        .env_remove("PREFLIGHT_APPROVER")
+        .env_remove("PREFLIGHT_CONFIG");
+    if let Some(tokens) = approver_tokens {
+        command.env("PREFLIGHT_APPROVER_TOKENS", tokens);
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -226,4 +237,72 @@ fn serve_refuses_to_start_without_a_strong_token() {
     let out = run(&["serve", "--policy", POLICY, "--token", "short"], "", &[]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("16 characters"), "{}", out.stderr);
+}
+
+const ALICE: &str = "alice-token-0123456789abcdef";
+
+/// Waits for one pending request in the console's queue; returns its id and digest.
+async fn pending_request(server: &Server) -> (String, String) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        let pending: Value = client
+            .get(format!("{}/console/api/requests", server.base))
+            .bearer_auth(ALICE)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(first) = pending.as_array().and_then(|p| p.first()) {
+            let request = &first["request"];
+            return (
+                request["id"].as_str().unwrap().to_string(),
+                request["digest"].as_str().unwrap().to_string(),
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no request reached the approval queue");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalation_waits_for_the_console() {
+    let server = start_with(
+        &["--approver", "console"],
+        Some(&format!("alice@example.com={ALICE}")),
+    );
+    let server = std::sync::Arc::new(server);
+    let escalated =
+        json!({"tool": "Bash", "input": {"command": "rm -rf /work/project/target"}}).to_string();
+
+    for (decision, allowed) in [("approve", true), ("deny", false)] {
+        let waiting = {
+            let server = std::sync::Arc::clone(&server);
+            let escalated = escalated.clone();
+            tokio::spawn(async move { post(&server, "/v1/verify", Some(TOKEN), &escalated).await })
+        };
+        let (id, digest) = pending_request(&server).await;
+        let (status, body) = post(
+            &server,
+            &format!("/console/api/requests/{id}/decision"),
+            Some(ALICE),
+            &json!({"decision": decision, "digest": digest, "comment": "checked"}).to_string(),
+        )
+        .await;
+        assert!(status < 300, "{status} {body}");
+        let (status, body) = waiting.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["allowed"], allowed, "{body}");
+        assert_eq!(body["verdict"]["decision"], "escalate", "{body}");
+        if !allowed {
+            assert!(
+                body["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("alice@example.com"),
+                "{body}"
+            );
+        }
+    }
 }

@@ -11,7 +11,9 @@ use preflight_core::testkit::MemoryAuditSink;
 use preflight_core::{Decision, Fixed, Gate};
 use preflight_mcp::McpProxy;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines, ReadHalf, WriteHalf};
+use tokio::io::{
+    AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines, ReadHalf, WriteHalf,
+};
 
 /// Answers every request with a tool result; answers `tools/list` with one annotated tool.
 async fn echo_server(stream: DuplexStream) {
@@ -19,7 +21,9 @@ async fn echo_server(stream: DuplexStream) {
     let mut lines = BufReader::new(read).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let request: Value = serde_json::from_str(&line).unwrap();
-        let Some(id) = request.get("id") else { continue };
+        let Some(id) = request.get("id") else {
+            continue;
+        };
         let result = if request["method"] == "tools/list" {
             json!({"tools": [{"name": "echo", "inputSchema": {"type": "object"},
                               "annotations": {"readOnlyHint": true}}]})
@@ -27,7 +31,10 @@ async fn echo_server(stream: DuplexStream) {
             json!({"content": [{"type": "text", "text": "ok"}]})
         };
         let response = json!({"jsonrpc": "2.0", "id": id, "result": result});
-        write.write_all(format!("{response}\n").as_bytes()).await.unwrap();
+        write
+            .write_all(format!("{response}\n").as_bytes())
+            .await
+            .unwrap();
     }
 }
 
@@ -92,7 +99,9 @@ fn bench(c: &mut Criterion) {
     });
 
     let mut group = c.benchmark_group("mcp_tools_call");
-    group.sample_size(30).measurement_time(Duration::from_secs(3));
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(3));
     group.bench_function("direct", |b| b.iter(|| runtime.block_on(direct.call())));
     group.bench_function("through_proxy", |b| {
         b.iter(|| runtime.block_on(proxied.call()))
