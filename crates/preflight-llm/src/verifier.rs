@@ -391,6 +391,14 @@ impl LlmVerifierBuilder {
     }
 }
 
+/// Whether inspection derived a wider blast radius than the agent declared.
+fn under_declared(proposal: &Proposal) -> bool {
+    match (&proposal.inspection, &proposal.action.declared.blast_radius) {
+        (Some(inspection), Some(declared)) => inspection.blast_radius.exceeds(declared),
+        _ => false,
+    }
+}
+
 /// Makes ring the process's TLS crypto provider unless one is installed already.
 fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
@@ -596,7 +604,21 @@ impl LlmVerifier {
                 reply,
             });
         }
-        let verdict = self.combine(votes).with_latency(started.elapsed());
+        let mut verdict = self.combine(votes);
+        if verdict.decision == Decision::Allow && under_declared(proposal) {
+            verdict.decision = Decision::Escalate;
+            verdict.reasons.insert(
+                0,
+                Reason {
+                    kind: ReasonKind::Declaration,
+                    verifier: inner.name.clone(),
+                    rule: None,
+                    decision: Decision::Escalate,
+                    message: "the derived blast radius exceeds the one the agent declared".into(),
+                },
+            );
+        }
+        let verdict = verdict.with_latency(started.elapsed());
         inner.cache.insert(key, verdict.clone());
         Ok(verdict)
     }

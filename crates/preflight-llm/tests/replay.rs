@@ -514,3 +514,45 @@ fn configuration_comes_from_the_environment_and_explicit_settings_win() {
         assert!(bad.model("m").envelope("e").build().is_err());
     }
 }
+
+#[tokio::test]
+async fn an_allow_of_an_under_declared_action_escalates() {
+    use preflight_core::{BlastRadius, Effect, Inspection, Operation};
+    let server = server_for("allow").await;
+    let verifier = builder(Provider::OpenAi, &server).build().unwrap();
+    let mut action = Action::new("Bash", json!({ "command": "rm -rf build" }));
+    action.declared.blast_radius = Some(BlastRadius {
+        resources: Some(1),
+        ..BlastRadius::default()
+    });
+    let mut proposal = Proposal::new(action);
+    let inspection = |unbounded| Inspection {
+        effects: vec![Effect::new(
+            Operation::Delete,
+            "file:///workspace/app/build",
+        )],
+        blast_radius: BlastRadius {
+            resources: Some(1),
+            unbounded,
+            ..BlastRadius::default()
+        },
+        notes: Vec::new(),
+    };
+    proposal.inspection = Some(inspection(false));
+    let verdict = verifier.verify(&proposal).await.unwrap();
+    assert_eq!(verdict.decision, Decision::Allow);
+    // The same action, derived as unbounded: the model's allow is not enough. (Another
+    // verifier instance, so that the cache does not answer.)
+    let verifier = builder(Provider::OpenAi, &server).build().unwrap();
+    proposal.inspection = Some(inspection(true));
+    let verdict = verifier.verify(&proposal).await.unwrap();
+    assert_eq!(verdict.decision, Decision::Escalate);
+    assert_eq!(verdict.reasons[0].kind, ReasonKind::Declaration);
+    // The derived effects reached the model.
+    let user = server.requests()[1].body["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(user.contains("file:///workspace/app/build"));
+    assert!(user.contains("\"derived_exceeds_declared_blast_radius\": true"));
+}
