@@ -14,7 +14,11 @@ use preflight::{Action, Decision, Gate, Gated};
 use serde_json::json;
 
 fn policy_path() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policies/infra-bot.toml").to_string()
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/policies/infra-bot.toml"
+    )
+    .to_string()
 }
 
 fn delete_stack(profile: &str) -> Action {
@@ -60,7 +64,9 @@ async fn policy_inspection_approval_and_audit_together() {
             .await
             .unwrap();
         decisions.push(match outcome {
-            Gated::Ran { outcome_recorded, .. } => {
+            Gated::Ran {
+                outcome_recorded, ..
+            } => {
                 outcome_recorded.unwrap();
                 "ran".to_string()
             }
@@ -86,7 +92,15 @@ async fn policy_inspection_approval_and_audit_together() {
     assert!(report.is_intact(), "{report}");
     let records = store.tail(100).await.unwrap();
     let kinds: Vec<&str> = records.iter().map(|r| r.event.kind.type_name()).collect();
-    for kind in ["proposed", "verified", "refused", "approval_requested", "approval_decided", "permitted", "completed"] {
+    for kind in [
+        "proposed",
+        "verified",
+        "refused",
+        "approval_requested",
+        "approval_decided",
+        "permitted",
+        "completed",
+    ] {
         assert!(kinds.contains(&kind), "no {kind} record in {kinds:?}");
     }
     assert_eq!(kinds.iter().filter(|k| **k == "completed").count(), 2);
