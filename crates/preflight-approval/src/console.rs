@@ -230,6 +230,16 @@ pub(crate) fn secret() -> Result<String, Error> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The console's own page: `/` at the root, else the base path itself (a router nested at
+/// `/approvals` answers `/approvals`).
+pub(crate) fn home(base: &str) -> String {
+    if base.is_empty() {
+        "/".into()
+    } else {
+        base.to_string()
+    }
+}
+
 /// Compares secrets without leaking where they differ.
 fn same_secret(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -518,7 +528,7 @@ async fn login(
         inner.session_ttl.as_secs(),
         if inner.secure_cookie { "; Secure" } else { "" }
     );
-    let mut response = Redirect::to(&format!("{}/", inner.base)).into_response();
+    let mut response = Redirect::to(&home(&inner.base)).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -670,7 +680,7 @@ async fn decide_form(
     )
     .await
     {
-        Ok(_) => Redirect::to(&format!("{}/", inner.base)).into_response(),
+        Ok(_) => Redirect::to(&home(&inner.base)).into_response(),
         Err(Refusal(status, why)) => inner.page(status, "Not recorded", &why),
     }
 }

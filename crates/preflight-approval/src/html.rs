@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use preflight_core::{ApprovalStatus, QueuedApproval, Timestamp};
 
+use crate::console::home;
 use crate::view::{Summary, duration_text, escape, utc_text};
 
 /// What a page needs to know about the viewer and where it is mounted.
@@ -32,8 +33,9 @@ fn top_bar(out: &mut String, ctx: &PageContext<'_>) {
     let base = escape(ctx.base);
     let _ = write!(
         out,
-        "<header class=\"top\"><a class=\"brand\" href=\"{base}/\">preflight</a>\
+        "<header class=\"top\"><a class=\"brand\" href=\"{}\">preflight</a>\
 <span class=\"subtitle\">approvals</span><span class=\"who\">signed in as <b>{}</b></span>",
+        escape(&home(ctx.base)),
         escape(ctx.identity)
     );
     if let Some(csrf) = ctx.csrf {
@@ -105,8 +107,8 @@ pub(crate) fn detail(ctx: &PageContext<'_>, item: &QueuedApproval) -> String {
     card(&mut out, ctx, item, true);
     let _ = write!(
         out,
-        "</div><p><a href=\"{}/\">All requests</a></p></section></main></body></html>",
-        escape(ctx.base)
+        "</div><p><a href=\"{}\">All requests</a></p></section></main></body></html>",
+        escape(&home(ctx.base))
     );
     out
 }
@@ -322,10 +324,10 @@ pub(crate) fn message(base: &str, title: &str, message: &str) -> String {
     let _ = write!(
         out,
         "<body><main><h1>{}</h1><p class=\"error\" id=\"message\">{}</p>\
-<p><a href=\"{}/\">Back to the console</a></p></main></body></html>",
+<p><a href=\"{}\">Back to the console</a></p></main></body></html>",
         escape(title),
         escape(message),
-        escape(base)
+        escape(&home(base))
     );
     out
 }

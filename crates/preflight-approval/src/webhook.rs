@@ -22,6 +22,8 @@ use crate::view::{Summary, duration_text};
 pub struct Webhook {
     url: reqwest::Url,
     console: String,
+    /// The console's page: `console` itself, or `console/` when it is a site root.
+    console_home: String,
     client: reqwest::Client,
     timeout: Duration,
     headers: Arc<Vec<(String, String)>>,
@@ -54,9 +56,16 @@ impl Webhook {
             .timeout(timeout)
             .build()
             .map_err(|e| Error::config("webhook", e.to_string()))?;
+        let trimmed = console.as_str().trim_end_matches('/').to_string();
+        let console_home = if console.path() == "/" {
+            format!("{trimmed}/")
+        } else {
+            trimmed.clone()
+        };
         Ok(Self {
             url,
-            console: console.as_str().trim_end_matches('/').to_string(),
+            console_home,
+            console: trimmed,
             client,
             timeout,
             headers: Arc::new(Vec::new()),
@@ -140,7 +149,7 @@ impl Webhook {
             "requested_at": request.requested_at,
             "expires_at": request.expires_at,
             "links": {
-                "console": format!("{}/", self.console),
+                "console": self.console_home,
                 "request": link,
                 "api": format!("{}/api/requests/{}/decision", self.console, request.id),
             },

@@ -642,3 +642,59 @@ async fn two_console_instances_share_one_sqlite_queue() {
     assert!(gated.ran());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The CLI mounts the console under a path: every link, redirect and cookie follows it.
+#[tokio::test]
+async fn the_console_mounts_under_a_base_path() {
+    let store = store();
+    let console = Console::builder(store.clone())
+        .with_token(ALICE.0, ALICE.1)
+        .with_base_path("/approvals")
+        .build()
+        .unwrap();
+    let app = axum::Router::new().nest("/approvals", console.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let root = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let anonymous = http()
+        .get(format!("{root}/approvals"))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.headers()[LOCATION], "/approvals/login");
+    let login = http()
+        .post(format!("{root}/approvals/login"))
+        .form(&[("token", ALICE.1)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.headers()[LOCATION], "/approvals");
+    let set_cookie = login.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(set_cookie.contains("Path=/approvals;"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let page = http()
+        .get(format!("{root}/approvals"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    for link in [
+        "href=\"/approvals/assets/console.css\"",
+        "src=\"/approvals/assets/console.js\"",
+        "action=\"/approvals/logout\"",
+        "data-base=\"/approvals\"",
+    ] {
+        assert!(page.contains(link), "missing {link}");
+    }
+    let css = http()
+        .get(format!("{root}/approvals/assets/console.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+}
