@@ -32,10 +32,14 @@ pub(crate) fn url_resource(text: &str) -> (String, Option<String>) {
             resource.push_str(url.path());
             (resource, host)
         }
-        Err(_) => (
-            text.split(['?', '#']).next().unwrap_or(text).to_string(),
-            None,
-        ),
+        Err(_) => {
+            let bare = text.split(['?', '#']).next().unwrap_or(text);
+            if bare.contains("://") {
+                (bare.to_string(), None)
+            } else {
+                (format!("https://{bare}*"), None)
+            }
+        }
     }
 }
 
@@ -60,6 +64,10 @@ pub fn inspect_http(input: &Value, envs: &Environments) -> Inspection {
         .unwrap_or("GET")
         .to_ascii_uppercase();
     let (resource, host) = url_resource(url);
+    let parsed = url::Url::parse(url).is_ok();
+    if !parsed {
+        notes.push(format!("unparseable URL `{url}`"));
+    }
     let environment = host.as_deref().and_then(|h| envs.of_host(h));
     let reads = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
     let mut base = Effect::new(
@@ -71,6 +79,7 @@ pub fn inspect_http(input: &Value, envs: &Environments) -> Inspection {
         resource.clone(),
     );
     base.environment = environment.clone();
+    base.opaque = !parsed;
     attr(&mut base, "method", method.clone());
     if let Some(host) = &host {
         attr(&mut base, "host", host.clone());

@@ -181,7 +181,19 @@ proptest! {
         let first = inspector.inspect(&action);
         let second = inspector.inspect(&action);
         prop_assert_eq!(&first, &second);
-        prop_assert!(!first.effects.is_empty(), "no effect for {:?}", action);
+        for effect in &first.effects {
+            prop_assert!(effect.resource.contains("://"), "{}", effect.resource);
+        }
+        // Only an empty command line or an empty plan may have no effect at all.
+        if first.effects.is_empty() {
+            let empty_command = action.input.get("command").and_then(Value::as_str).is_some_and(|c| c.lines().all(|l| l.trim().is_empty() || l.trim().starts_with('#')));
+            let empty_plan = action.tool == "terraform.apply";
+            prop_assert!(
+                empty_command || empty_plan || !first.notes.is_empty(),
+                "no effect and no note for {:?}",
+                action
+            );
+        }
     }
 
     #[test]
