@@ -1,6 +1,8 @@
 //! Loading a policy and compiling it into an index.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -55,7 +57,7 @@ const ALL_OPS: u8 = 0x7f;
 /// length of a resource up in a hash map, and the rest, scanned.
 #[derive(Debug, Default)]
 pub(crate) struct PrefixIndex {
-    by_prefix: HashMap<Box<str>, SmallVec<[u32; 2]>>,
+    by_prefix: FxHashMap<Box<str>, SmallVec<[u32; 2]>>,
     /// The distinct prefix lengths, ascending.
     lengths: Vec<usize>,
     /// Rules with no resource filter or a pattern without a literal prefix.
@@ -135,7 +137,7 @@ impl Bucket {
 pub(crate) struct AgentIndex {
     /// The rules that apply, in file order (for explain and the reference scan).
     pub(crate) members: Vec<u32>,
-    pub(crate) by_tool: HashMap<Box<str>, Bucket>,
+    pub(crate) by_tool: FxHashMap<Box<str>, Bucket>,
     pub(crate) tool_globs: Vec<(Pattern, Bucket)>,
     pub(crate) any_tool: Bucket,
 }
@@ -192,6 +194,8 @@ impl AgentIndex {
         visit: &mut impl FnMut(u32),
     ) {
         let op = operation as usize;
+        // The keys come from the policy, so a fast hash is safe: a query cannot lengthen
+        // the chains it probes.
         if let Some(bucket) = self.by_tool.get(tool) {
             bucket.by_operation[op].candidates(resource, visit);
         }
