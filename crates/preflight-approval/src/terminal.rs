@@ -125,7 +125,8 @@ impl Approver for TerminalApprover {
     async fn request(&self, request: &ApprovalRequest) -> Result<Approval, ApprovalError> {
         let io = Arc::clone(&self.io);
         let text = Summary::of(request).to_text(Timestamp::now());
-        let asked = tokio::task::spawn_blocking(move || ask(&io, &text))
+        let expires_at = request.expires_at;
+        let asked = tokio::task::spawn_blocking(move || ask(&io, &text, expires_at))
             .await
             .map_err(|e| ApprovalError::Unavailable(format!("terminal prompt failed: {e}")))??;
         let (decision, comment) = asked;
@@ -136,7 +137,11 @@ impl Approver for TerminalApprover {
     }
 }
 
-fn ask(io: &Mutex<Io>, text: &str) -> Result<(ApprovalDecision, String), ApprovalError> {
+fn ask(
+    io: &Mutex<Io>,
+    text: &str,
+    expires_at: Timestamp,
+) -> Result<(ApprovalDecision, String), ApprovalError> {
     let mut io = io.lock().unwrap_or_else(|p| p.into_inner());
     if !io.interactive {
         return Err(ApprovalError::Unavailable(io.why_not.clone()));
@@ -169,6 +174,14 @@ fn ask(io: &Mutex<Io>, text: &str) -> Result<(ApprovalDecision, String), Approva
             ),
         ),
     };
+    if Timestamp::now() >= expires_at {
+        // The gate has already denied it: say so, so nobody believes the answer counted.
+        let _ = writeln!(
+            io.output,
+            "This request expired before the answer; it was denied and the answer not used."
+        );
+        return Err(ApprovalError::Expired);
+    }
     let _ = writeln!(io.output, "{decision}.");
     Ok((decision, comment))
 }

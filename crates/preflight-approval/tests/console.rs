@@ -698,3 +698,37 @@ async fn the_console_mounts_under_a_base_path() {
         .unwrap();
     assert_eq!(css.status(), StatusCode::OK);
 }
+
+/// Law: a decision is recorded only for the exact digest of the queued action; any other
+/// digest is refused and leaves the request pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_exact_digest_can_decide() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let store = store();
+    let base = serve(&console(store.clone())).await;
+    let request = request(kiro_action(), Duration::from_secs(600));
+    store.enqueue(&request).await.unwrap();
+    let handle = tokio::runtime::Handle::current();
+    let mut runner = TestRunner::new(Config::with_cases(32));
+    let result = tokio::task::block_in_place(|| {
+        runner.run(&(any::<[u8; 32]>(), prop::bool::ANY), |(bytes, approve)| {
+            let digest = preflight_core::ActionDigest(bytes);
+            prop_assume!(digest != request.digest);
+            let decision = if approve { "approve" } else { "deny" };
+            let status = handle.block_on(async {
+                api_decide(&base, &request.id, decision, &digest.to_hex())
+                    .await
+                    .status()
+            });
+            prop_assert_eq!(status, StatusCode::CONFLICT);
+            let now = handle.block_on(status_of(store.as_ref(), &request.id));
+            prop_assert_eq!(now, ApprovalStatus::Pending);
+            Ok(())
+        })
+    });
+    result.unwrap();
+    let exact = api_decide(&base, &request.id, "approve", &request.digest.to_hex()).await;
+    assert_eq!(exact.status(), StatusCode::OK);
+}

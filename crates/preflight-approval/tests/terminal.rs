@@ -125,12 +125,18 @@ async fn a_closed_terminal_is_not_an_answer() {
 
 #[tokio::test]
 async fn an_answer_after_expiry_is_refused() {
-    let (approver, _) = terminal("y\n");
+    let (approver, screen) = terminal("y\n");
     let mut request = request(kiro_action(), Duration::from_secs(60));
     request.expires_at = request.requested_at;
     assert_eq!(
         approver.request(&request).await,
         Err(ApprovalError::Expired)
+    );
+    // The person is told that the answer did not count.
+    assert!(
+        screen.text().contains("expired before the answer"),
+        "{}",
+        screen.text()
     );
 }
 
