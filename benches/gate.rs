@@ -1,7 +1,7 @@
 //! Gate overhead around a no-op verifier with the in-memory audit sink: the cost preflight adds
 //! to every action before any real verification. Goal: ≤ 2 µs median per action.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::hint::black_box;
 use std::sync::Arc;
