@@ -180,6 +180,10 @@ pub(crate) fn inspect_kubectl(
                 objects.first().cloned().unwrap_or_else(|| "_".into()),
             ));
         }
+    } else if matches!(verb.as_str(), "drain" | "cordon" | "uncordon") {
+        for name in objects {
+            targets.push(("node".into(), name.clone()));
+        }
     } else if verb == "logs" || verb == "exec" || verb == "attach" || verb == "port-forward" {
         if let Some(name) = objects.first() {
             match name.split_once('/') {
