@@ -318,3 +318,182 @@ pub(crate) fn check_checkpoint(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::GENESIS;
+    use preflight_core::{Action, AuditKind, Outcome, Timestamp};
+    use proptest::prelude::*;
+
+    fn event(agent: &str, n: u64, success: bool) -> AuditEvent {
+        let action = Action::new("Bash", serde_json::json!({ "n": n })).with_agent(agent);
+        AuditEvent {
+            proposal_id: format!("p{n}"),
+            digest: action.digest(),
+            at: Timestamp(1_700_000_000_000 + n),
+            agent: Some(agent.to_string()),
+            tool: "Bash".into(),
+            kind: AuditKind::Completed {
+                outcome: Outcome {
+                    success,
+                    error: None,
+                    duration_ms: n,
+                },
+            },
+        }
+    }
+
+    fn chain(events: &[AuditEvent]) -> Vec<RawRow> {
+        let mut prev = GENESIS;
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let p = Prepared::new(e).unwrap();
+                let seq = i as u64 + 1;
+                let hash = chain_hash(&prev, seq, &p.body);
+                let row = RawRow {
+                    seq: seq as i64,
+                    at_ms: p.at_ms,
+                    proposal_id: p.proposal_id,
+                    digest: p.digest,
+                    agent: p.agent,
+                    tool: p.tool,
+                    kind: p.kind.to_string(),
+                    decision: p.decision.map(str::to_string),
+                    body: p.body,
+                    prev_hash: prev.to_vec(),
+                    hash: hash.to_vec(),
+                };
+                prev = hash;
+                row
+            })
+            .collect()
+    }
+
+    /// The walk `verify` does, over rows in memory.
+    fn walk(rows: &[RawRow]) -> Option<Tamper> {
+        let mut rows = rows.to_vec();
+        rows.sort_by_key(|r| r.seq);
+        let mut expected = 1u64;
+        let mut prev = GENESIS;
+        for row in &rows {
+            match check_row(expected, &prev, row) {
+                RowCheck::Ok(hash) => {
+                    prev = hash;
+                    expected += 1;
+                }
+                RowCheck::Problem(tamper) => return Some(tamper),
+                RowCheck::Unlinked { prev: link } => {
+                    let found = rows
+                        .iter()
+                        .find(|r| r.hash == link.to_vec())
+                        .map(|r| r.seq as u64);
+                    return Some(classify_unlinked(row, found));
+                }
+            }
+        }
+        None
+    }
+
+    fn events() -> impl Strategy<Value = Vec<AuditEvent>> {
+        prop::collection::vec(("[a-z]{1,6}", any::<bool>()), 3..24).prop_map(|items| {
+            items
+                .iter()
+                .enumerate()
+                .map(|(n, (agent, ok))| event(agent, n as u64, *ok))
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn an_untouched_chain_verifies(events in events()) {
+            prop_assert_eq!(walk(&chain(&events)), None);
+        }
+
+        #[test]
+        fn an_edit_anywhere_is_located(events in events(), pick in any::<prop::sample::Index>(), byte in any::<prop::sample::Index>()) {
+            let mut rows = chain(&events);
+            let k = pick.index(rows.len());
+            let body = rows[k].body.clone().into_bytes();
+            let at = byte.index(body.len());
+            let mut edited = body.clone();
+            edited[at] = if body[at] == b'1' { b'2' } else { b'1' };
+            prop_assume!(edited.is_ascii());
+            rows[k].body = String::from_utf8(edited).unwrap();
+            let problem = walk(&rows);
+            prop_assert!(matches!(problem, Some(Tamper::Altered { seq, .. }) if seq == k as u64 + 1), "{:?}", problem);
+        }
+
+        #[test]
+        fn a_removal_is_located(events in events(), pick in any::<prop::sample::Index>()) {
+            let mut rows = chain(&events);
+            // Removing the last record leaves a valid chain: the head and checkpoints catch
+            // that (see the conformance suite).
+            let k = pick.index(rows.len() - 1);
+            rows.remove(k);
+            let seq = k as u64 + 1;
+            prop_assert_eq!(walk(&rows), Some(Tamper::Removed { seq, next_present: seq + 1 }));
+        }
+
+        #[test]
+        fn a_swap_is_located(events in events(), pick in any::<prop::sample::Index>()) {
+            let mut rows = chain(&events);
+            let k = pick.index(rows.len() - 1);
+            let (a, b) = (rows[k].seq, rows[k + 1].seq);
+            rows[k].seq = b;
+            rows[k + 1].seq = a;
+            prop_assert_eq!(walk(&rows), Some(Tamper::Reordered { seq: a as u64, links_to: b as u64 }));
+        }
+
+        #[test]
+        fn the_hash_commits_to_position_and_predecessor(body in ".{0,64}", seq in 1u64..1_000_000, bit in 0usize..256) {
+            let base = chain_hash(&GENESIS, seq, &body);
+            prop_assert_ne!(base, chain_hash(&GENESIS, seq + 1, &body));
+            let mut prev = GENESIS;
+            prev[bit / 8] ^= 1 << (bit % 8);
+            prop_assert_ne!(base, chain_hash(&prev, seq, &body));
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_must_be_signed_by_the_trusted_key() {
+        use ed25519_dalek::{Signer as _, SigningKey};
+        let key = SigningKey::from_bytes(&[1u8; 32]);
+        let other = SigningKey::from_bytes(&[2u8; 32]);
+        let hash = [9u8; 32];
+        let checkpoint = |signer: &SigningKey| RawCheckpoint {
+            seq: 10,
+            hash: hash.to_vec(),
+            public_key: signer.verifying_key().to_bytes().to_vec(),
+            signature: signer
+                .sign(&checkpoint_message(10, &hash))
+                .to_bytes()
+                .to_vec(),
+        };
+        let trusted = key.verifying_key();
+        assert_eq!(
+            check_checkpoint(&checkpoint(&key), Some(&hash), 12, Some(&trusted)),
+            None
+        );
+        assert!(matches!(
+            check_checkpoint(&checkpoint(&other), Some(&hash), 12, Some(&trusted)),
+            Some(Tamper::BadCheckpoint { seq: 10, .. })
+        ));
+        // Signed by anyone, it at least shows a truncation past it.
+        assert!(matches!(
+            check_checkpoint(&checkpoint(&other), None, 8, None),
+            Some(Tamper::Truncated {
+                last_present: 8,
+                expected: 10,
+                ..
+            })
+        ));
+        assert!(matches!(
+            check_checkpoint(&checkpoint(&key), Some(&[0u8; 32]), 12, Some(&trusted)),
+            Some(Tamper::Altered { seq: 10, .. })
+        ));
+    }
+}
