@@ -62,6 +62,16 @@ async fn run_agents(gate: &Gate, total: u64) -> Duration {
     started.elapsed()
 }
 
+/// CPU time used by this process so far (user + system), from /proc/self/stat (Linux; clock
+/// ticks of 10 ms).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -110,21 +120,26 @@ fn bench_backend(c: &mut Criterion, label: &str, url: &str) {
 
     // A sustained run for throughput and latency percentiles.
     latencies.lock().unwrap().clear();
-    let actions = 64_000;
+    let actions = 32_000;
+    let cpu_before = cpu_time();
     let elapsed = runtime.block_on(run_agents(&gate, actions));
+    let cpu = cpu_time().zip(cpu_before).map(|(after, before)| after - before);
     let mut sorted = std::mem::take(&mut *latencies.lock().unwrap());
     sorted.sort();
     let report = runtime.block_on(store.verify()).unwrap();
     assert!(report.is_intact(), "{report}");
     println!(
         "sustained {label}: {actions} actions ({} records) by {AGENTS} agents in {:.2} s = \
-         {:.0} actions/s; record (append) latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+         {:.0} actions/s; record (append) latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
+         process CPU {:.2} s = {:.0} actions per CPU second",
         actions * 3,
         elapsed.as_secs_f64(),
         actions as f64 / elapsed.as_secs_f64(),
         percentile(&sorted, 0.50).as_secs_f64() * 1e3,
         percentile(&sorted, 0.99).as_secs_f64() * 1e3,
         sorted.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        cpu.unwrap_or_default().as_secs_f64(),
+        actions as f64 / cpu.unwrap_or_default().as_secs_f64().max(1e-9),
     );
 }
 
