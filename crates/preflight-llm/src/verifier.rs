@@ -512,7 +512,7 @@ impl LlmVerifier {
         );
         let started = std::time::Instant::now();
         let result = self
-            .judge_uncached(proposal, started)
+            .judge_uncached(proposal, started, &span)
             .instrument(span.clone())
             .await;
         match &result {
@@ -544,6 +544,7 @@ impl LlmVerifier {
         &self,
         proposal: &Proposal,
         started: std::time::Instant,
+        span: &tracing::Span,
     ) -> Result<Verdict, LlmError> {
         let inner = &self.inner;
         let key = CacheKey {
@@ -552,7 +553,7 @@ impl LlmVerifier {
             model: inner.model.clone(),
         };
         if let Some(mut verdict) = inner.cache.get(&key) {
-            tracing::Span::current().record("cached", true);
+            span.record("cached", true);
             verdict.usage = Some(Usage::default());
             for reason in &mut verdict.reasons {
                 if reason.kind == ReasonKind::Model && !reason.message.ends_with("(cached)") {
@@ -561,7 +562,7 @@ impl LlmVerifier {
             }
             return Ok(verdict.with_latency(started.elapsed()));
         }
-        tracing::Span::current().record("cached", false);
+        span.record("cached", false);
         let prompt = self.prompt(proposal)?;
         let settings = RequestSettings {
             model: &inner.model,
@@ -590,7 +591,7 @@ impl LlmVerifier {
                 Err(LlmError::Deadline { attempts, .. }) => *attempts,
                 Err(_) => 1,
             };
-            tracing::Span::current().record("attempts", attempts);
+            span.record("attempts", attempts);
             let delivered = delivered?;
             let reply = parse_reply(inner.provider, &delivered.body)?;
             let stated = reply.answer.confidence;
