@@ -237,6 +237,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// A cut answer never parses, wherever it is cut: truncation cannot become a verdict.
+        #[test]
+        fn every_strict_prefix_of_an_answer_is_rejected(
+            confidence in 0.0f64..=1.0,
+            reason in "[a-zA-Z .,]{1,40}",
+            cut in 0usize..1000,
+        ) {
+            let full = serde_json::to_string(&ModelAnswer {
+                decision: ModelDecision::Allow,
+                confidence,
+                reason: reason.clone(),
+                suggestion: String::new(),
+            })
+            .unwrap();
+            proptest::prop_assume!(!reason.trim().is_empty());
+            let parsed = ModelAnswer::parse_text(&full).unwrap();
+            proptest::prop_assert_eq!(parsed.decision, ModelDecision::Allow);
+            let cut = cut % full.len();
+            proptest::prop_assert!(ModelAnswer::parse_text(&full[..cut]).is_err());
+        }
+    }
+
     #[test]
     fn decision_token_probability_finds_the_value_token() {
         let content = r#"{"decision": "allow", "confidence": 0.9}"#;
