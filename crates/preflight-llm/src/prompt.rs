@@ -290,7 +290,7 @@ struct DataBlock<'a> {
     declared: &'a preflight_core::Declared,
     #[serde(skip_serializing_if = "Option::is_none")]
     agent_confidence: Option<f64>,
-    context: &'a preflight_core::Context,
+    context: preflight_core::Context,
     /// What inspection derived: effects, derived blast radius, notes. `null` when no inspector
     /// ran.
     derived: Option<&'a Inspection>,
@@ -311,7 +311,7 @@ pub fn data_block(proposal: &Proposal) -> String {
         agent: &action.agent,
         declared: &action.declared,
         agent_confidence: action.confidence,
-        context: &action.context,
+        context: redacted(&action.context),
         derived: inspection,
         derived_environments: inspection.map(Inspection::environments).unwrap_or_default(),
         derived_exceeds_declared_blast_radius: match (inspection, &action.declared.blast_radius) {
@@ -320,6 +320,31 @@ pub fn data_block(proposal: &Proposal) -> String {
         },
     };
     serde_json::to_string_pretty(&block).unwrap_or_else(|e| format!("unserializable action: {e}"))
+}
+
+/// Variable names whose values are never sent to a model.
+const SECRET_MARKERS: [&str; 8] = [
+    "KEY",
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "CREDENTIAL",
+    "AUTH",
+    "SESSION",
+];
+
+/// The context with the values of secret-looking environment variables replaced: the model
+/// needs to know that `AWS_SECRET_ACCESS_KEY` is set, not its value.
+fn redacted(context: &preflight_core::Context) -> preflight_core::Context {
+    let mut context = context.clone();
+    for (name, value) in &mut context.env {
+        let upper = name.to_ascii_uppercase();
+        if SECRET_MARKERS.iter().any(|m| upper.contains(m)) {
+            *value = "<redacted>".into();
+        }
+    }
+    context
 }
 
 #[cfg(test)]
@@ -388,6 +413,27 @@ mod tests {
         assert!(!prompt.data.contains(&prompt.boundary));
         let error = render_with_boundaries(&templates, "env", "v1", &p, ["deadbeef".to_string()]);
         assert!(error.is_err());
+    }
+
+    #[test]
+    fn secret_environment_values_are_not_sent() {
+        let mut action = Action::new("Bash", json!({ "command": "aws s3 ls" }));
+        action
+            .context
+            .env
+            .insert("AWS_PROFILE".into(), "prod".into());
+        action
+            .context
+            .env
+            .insert("AWS_SECRET_ACCESS_KEY".into(), "wJalrXUtnFEMI".into());
+        action
+            .context
+            .env
+            .insert("GITHUB_TOKEN".into(), "ghp_abc123".into());
+        let data = data_block(&Proposal::new(action));
+        assert!(data.contains("\"AWS_PROFILE\": \"prod\""));
+        assert!(data.contains("AWS_SECRET_ACCESS_KEY"));
+        assert!(!data.contains("wJalrXUtnFEMI") && !data.contains("ghp_abc123"));
     }
 
     #[test]
