@@ -123,7 +123,9 @@ fn bench_backend(c: &mut Criterion, label: &str, url: &str) {
     let actions = 32_000;
     let cpu_before = cpu_time();
     let elapsed = runtime.block_on(run_agents(&gate, actions));
-    let cpu = cpu_time().zip(cpu_before).map(|(after, before)| after - before);
+    let cpu = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     let mut sorted = std::mem::take(&mut *latencies.lock().unwrap());
     sorted.sort();
     let report = runtime.block_on(store.verify()).unwrap();

@@ -1007,6 +1007,7 @@ async fn start_change_feed(
                 sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM approval_changes")
                     .fetch_one(&pool)
                     .await?;
+            let mut pruned_at = last;
             tokio::spawn(async move {
                 loop {
                     tokio::select! {
@@ -1021,6 +1022,14 @@ async fn start_change_feed(
                     .fetch_all(&pool)
                     .await;
                     let Ok(rows) = rows else { continue };
+                    if last - pruned_at > 10_000 {
+                        // Keep the change log short; no instance lags this far behind.
+                        pruned_at = last;
+                        let _ = sqlx::query("DELETE FROM approval_changes WHERE seq < $1")
+                            .bind(last - 100_000)
+                            .execute(&pool)
+                            .await;
+                    }
                     for (seq, kind, id) in rows {
                         last = seq;
                         let change = if kind == "decided" {
