@@ -173,7 +173,18 @@ fn main() -> ExitCode {
         }
     };
     let is_hook = matches!(cli.command, Command::Hook { .. });
-    match runtime.block_on(run(cli)) {
+    if matches!(cli.command, Command::Hook { .. } | Command::Check { .. }) {
+        // A panic must not exit with Rust's 101: Claude Code treats any code but 2 as a
+        // non-blocking error and would run the tool call. Every panic is exit 2.
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("preflight: internal error, the action is not allowed: {info}");
+            std::process::exit(i32::from(EXIT_ERROR));
+        }));
+    }
+    let result = runtime.block_on(run(cli));
+    // Do not wait for blocking reads still pending (a hook's stdin that never closed).
+    runtime.shutdown_background();
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             if is_hook {
@@ -238,18 +249,19 @@ async fn check(settings: &Settings, source: &str) -> Result<u8, CliError> {
 }
 
 async fn hook_claude_code(settings: &Settings) -> Result<u8, CliError> {
-    let mut text = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut tokio::io::stdin(), &mut text)
-        .await
-        .map_err(|e| CliError::io("reading the hook payload", e))?;
-    let action = hook::action_from_payload(&text, settings.agent.as_deref())?;
-    // The whole hook has a bound: verification, plus a person's time when one is asked, plus
-    // a margin for the audit store. Past it, exit 2: Claude Code blocks the call.
-    let mut bound = settings.timeout_ms.saturating_add(5_000);
+    // The whole hook has a bound: reading the payload and verifying, plus a person's time when
+    // one is asked, plus a margin for the audit store. Past it, exit 2: Claude Code blocks the
+    // call (were Claude Code's own hook timeout to strike first, it would let the call run).
+    let mut bound = settings.timeout_ms.saturating_add(2_000);
     if settings.approver != config::ApproverKind::None {
         bound = bound.saturating_add(settings.approval_timeout_secs.saturating_mul(1_000));
     }
     let decided = tokio::time::timeout(Duration::from_millis(bound), async {
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut tokio::io::stdin(), &mut text)
+            .await
+            .map_err(|e| CliError::io("reading the hook payload", e))?;
+        let action = hook::action_from_payload(&text, settings.agent.as_deref())?;
         let engine = Engine::build(settings, false).await?;
         engine.decide(action).await
     })

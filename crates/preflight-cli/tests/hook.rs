@@ -242,3 +242,32 @@ fn decisions_are_recorded_when_an_audit_store_is_given() {
     let first: Value = serde_json::from_str(export.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(first["attributes"]["gen_ai.tool.name"], "Write");
 }
+
+#[test]
+fn a_payload_that_never_ends_exits_2() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(common::BIN)
+        .args([
+            "hook",
+            "claude-code",
+            "--policy",
+            POLICY,
+            "--timeout-ms",
+            "100",
+        ])
+        .env_remove("PREFLIGHT_CONFIG")
+        .env_remove("PREFLIGHT_APPROVER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stdin stays open and silent: the hook must give up on its own, blocking the call.
+    let stdin = child.stdin.take().unwrap();
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no decision within"), "{stderr}");
+}
