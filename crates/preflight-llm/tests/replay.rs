@@ -594,3 +594,31 @@ async fn user_templates_replace_the_built_in_prompt() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Whatever error status carries an allow in its body, the verdict is never allow; only
+    /// 429 and 5xx are retried.
+    #[test]
+    fn no_error_status_ever_allows(status in 300u16..600) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let mut cassette = fixture("openai", "allow");
+            cassette.replies[0].status = status;
+            let server = ReplayServer::start(cassette, "/v1").await;
+            let verifier = builder(Provider::OpenAi, &server)
+                .retry(RetryPolicy {
+                    max_retries: 2,
+                    initial_backoff: Duration::from_millis(1),
+                    max_backoff: Duration::from_millis(2),
+                })
+                .build()
+                .unwrap();
+            let verdict = verify_fail_closed(&verifier, &proposal(), FailClosed::Escalate).await;
+            assert_eq!(verdict.decision, Decision::Escalate, "status {status}");
+            let expected = if status == 429 || status >= 500 { 3 } else { 1 };
+            assert_eq!(server.requests().len(), expected, "status {status}");
+        });
+    }
+}
