@@ -80,6 +80,8 @@ pub(crate) struct RequestSettings<'a> {
     pub max_tokens: u32,
     pub temperature: f64,
     pub logprobs: bool,
+    /// OpenAI reasoning models: `max_completion_tokens`, and no temperature or logprobs.
+    pub reasoning_model: bool,
 }
 
 /// The JSON body of one request.
@@ -104,7 +106,13 @@ pub(crate) fn request_body(
                     "json_schema": { "name": VERDICT_TOOL, "strict": true, "schema": schema },
                 },
             });
-            if settings.logprobs {
+            if settings.reasoning_model {
+                if let Value::Object(map) = &mut body {
+                    map.remove("temperature");
+                    map.remove("max_tokens");
+                    map.insert("max_completion_tokens".into(), settings.max_tokens.into());
+                }
+            } else if settings.logprobs {
                 body["logprobs"] = Value::Bool(true);
             }
             body

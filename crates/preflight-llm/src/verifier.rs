@@ -67,6 +67,7 @@ pub struct LlmVerifierBuilder {
     max_tokens: u32,
     temperature: Option<f64>,
     logprobs: bool,
+    reasoning_model: bool,
     threshold: f64,
     samples: u32,
     agreement: f64,
@@ -108,6 +109,7 @@ impl Default for LlmVerifierBuilder {
             max_tokens: 1024,
             temperature: None,
             logprobs: false,
+            reasoning_model: false,
             threshold: 0.7,
             samples: 1,
             agreement: 1.0,
@@ -205,6 +207,13 @@ impl LlmVerifierBuilder {
     /// probability bounds the confidence (default off: some models refuse the parameter).
     pub fn logprobs(mut self, logprobs: bool) -> Self {
         self.logprobs = logprobs;
+        self
+    }
+
+    /// For OpenAI reasoning models (o-series, GPT-5), which refuse sampling parameters: sends
+    /// `max_completion_tokens` and no `temperature` or `logprobs` (default off).
+    pub fn openai_reasoning_model(mut self, reasoning_model: bool) -> Self {
+        self.reasoning_model = reasoning_model;
         self
     }
 
@@ -380,6 +389,7 @@ impl LlmVerifierBuilder {
                 max_tokens: self.max_tokens,
                 temperature,
                 logprobs: self.logprobs,
+                reasoning_model: self.reasoning_model,
                 threshold: self.threshold,
                 samples: self.samples,
                 agreement: self.agreement,
@@ -432,6 +442,7 @@ struct Inner {
     max_tokens: u32,
     temperature: f64,
     logprobs: bool,
+    reasoning_model: bool,
     threshold: f64,
     samples: u32,
     agreement: f64,
@@ -569,6 +580,7 @@ impl LlmVerifier {
             max_tokens: inner.max_tokens,
             temperature: inner.temperature,
             logprobs: inner.logprobs && inner.provider == Provider::OpenAi,
+            reasoning_model: inner.reasoning_model,
         };
         let body = request_body(inner.provider, &prompt, &settings);
         let deadline = tokio::time::Instant::now() + inner.deadline;

@@ -132,6 +132,8 @@ async fn requests_use_the_structured_output_mechanism_of_each_provider() {
                 assert_eq!(request.body["messages"][0]["role"], "system");
                 assert_eq!(request.body["messages"][1]["role"], "user");
                 assert!(request.body.get("logprobs").is_none());
+                assert_eq!(request.body["max_tokens"], 1024);
+                assert_eq!(request.body["temperature"], 0.0);
             }
             Provider::Anthropic => {
                 assert_eq!(request.path, "/v1/messages");
@@ -620,5 +622,22 @@ proptest::proptest! {
             let expected = if status == 429 || status >= 500 { 3 } else { 1 };
             assert_eq!(server.requests().len(), expected, "status {status}");
         });
+    }
+}
+
+#[tokio::test]
+async fn reasoning_models_get_no_sampling_parameters() {
+    let server = server_for("allow").await;
+    let verifier = builder(Provider::OpenAi, &server)
+        .openai_reasoning_model(true)
+        .logprobs(true)
+        .max_tokens(2000)
+        .build()
+        .unwrap();
+    verifier.verify(&proposal()).await.unwrap();
+    let body = &server.requests()[0].body;
+    assert_eq!(body["max_completion_tokens"], 2000);
+    for absent in ["max_tokens", "temperature", "logprobs"] {
+        assert!(body.get(absent).is_none(), "{absent} sent");
     }
 }
