@@ -30,17 +30,24 @@ impl Positions {
         for id in rule_ids {
             let at = find_value(text, cursor, "id", id).unwrap_or(cursor);
             rules.push(at);
-            cursor = at + 1;
+            cursor = next_char(text, at);
         }
         let mut cursor = 0;
         let mut tests = Vec::with_capacity(test_names.len());
         for name in test_names {
             let at = find_value(text, cursor, "name", name).unwrap_or(cursor);
             tests.push(at);
-            cursor = at + 1;
+            cursor = next_char(text, at);
         }
         Self { rules, tests }
     }
+}
+
+/// The offset of the character after the one at `at` (a char boundary).
+fn next_char(text: &str, at: usize) -> usize {
+    text.get(at..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(at.saturating_add(1), |c| at + c.len_utf8())
 }
 
 /// The offset of `key = "value"` / `"key": "value"` at or after `from`.
@@ -89,6 +96,8 @@ mod tests {
     fn finds_rule_ids_in_order() {
         let text = "[[rule]]\nid = \"a\"\n[[rule]]\nid = \"b\"\nreason = \"a\"\n";
         let positions = Positions::find(text, &["a", "b"], &[]);
+        let same = Positions::find("id = \"é\"\nid = \"é\"\n", &["é", "é"], &[]);
+        assert_eq!(same.rules, [5, 15]);
         assert_eq!(line_column(text, positions.rules[0]).0, 2);
         assert_eq!(line_column(text, positions.rules[1]).0, 4);
     }
