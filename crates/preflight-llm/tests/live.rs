@@ -38,11 +38,10 @@ async fn live_endpoint_judges_a_clear_violation() {
     );
     let verdict = verifier.verify(&violation).await;
     println!("live verdict on a clear violation: {verdict:?}");
-    // Whatever the model: a failure is an `Err` (fail closed); an answer must not allow.
-    if let Ok(verdict) = verdict {
-        assert_ne!(verdict.decision, Decision::Allow, "{verdict:?}");
-        assert!(verdict.usage.is_some());
-    }
+    // A configured endpoint must answer with a usable verdict, and that verdict must not allow.
+    let verdict = verdict.expect("the configured endpoint gave no usable verdict");
+    assert_ne!(verdict.decision, Decision::Allow, "{verdict:?}");
+    assert!(verdict.usage.is_some_and(|u| u.input_tokens > 0));
     let harmless = Proposal::new(
         Action::new("Bash", json!({ "command": "cargo test" })).with_cwd("/workspace/app"),
     );
