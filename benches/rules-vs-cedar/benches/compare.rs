@@ -36,7 +36,8 @@ fn fail(message: impl std::fmt::Display) -> ! {
 }
 
 fn setup(n: usize) -> Setup {
-    let policy = Policy::from_str(&preflight_policy(n), "generated.toml").unwrap_or_else(|e| fail(e));
+    let policy =
+        Policy::from_str(&preflight_policy(n), "generated.toml").unwrap_or_else(|e| fail(e));
     let t = target(n);
     let action = Action::from_value(serde_json::json!({
         "tool": tool(t),
@@ -94,7 +95,9 @@ fn setup(n: usize) -> Setup {
 
 fn cedar_indexed(setup: &Setup, authorizer: &Authorizer, entities: &Entities) -> Decision {
     match setup.cedar_index.get(&setup.key) {
-        Some(set) => authorizer.is_authorized(&setup.request, set, entities).decision(),
+        Some(set) => authorizer
+            .is_authorized(&setup.request, set, entities)
+            .decision(),
         None => Decision::Deny,
     }
 }
@@ -135,8 +138,16 @@ fn main() {
     let setups: Vec<Setup> = SIZES.iter().map(|&n| setup(n)).collect();
     for s in &setups {
         // The three engines agree on the query before anything is timed.
-        assert_eq!(s.policy.decide(&s.action, &s.inspection), preflight_core::Decision::Allow);
-        assert_eq!(authorizer.is_authorized(&s.request, &s.cedar, &entities).decision(), Decision::Allow);
+        assert_eq!(
+            s.policy.decide(&s.action, &s.inspection),
+            preflight_core::Decision::Allow
+        );
+        assert_eq!(
+            authorizer
+                .is_authorized(&s.request, &s.cedar, &entities)
+                .decision(),
+            Decision::Allow
+        );
         assert_eq!(cedar_indexed(s, &authorizer, &entities), Decision::Allow);
     }
 
@@ -149,7 +160,10 @@ fn main() {
         let mut group = criterion.benchmark_group("rules_vs_cedar");
         for s in &setups {
             group.bench_with_input(BenchmarkId::new("preflight", s.n), s, |b, s| {
-                b.iter(|| s.policy.decide(black_box(&s.action), black_box(&s.inspection)))
+                b.iter(|| {
+                    s.policy
+                        .decide(black_box(&s.action), black_box(&s.inspection))
+                })
             });
             group.bench_with_input(BenchmarkId::new("cedar", s.n), s, |b, s| {
                 b.iter(|| authorizer.is_authorized(black_box(&s.request), &s.cedar, &entities))
@@ -176,15 +190,27 @@ fn main() {
     );
     let mut first = None;
     for s in &setups {
-        let ours = median(|| {
-            black_box(s.policy.decide(black_box(&s.action), black_box(&s.inspection)));
-        }, 31);
-        let cedar = median(|| {
-            black_box(authorizer.is_authorized(black_box(&s.request), &s.cedar, &entities));
-        }, if s.n >= 10_000 { 7 } else { 15 });
-        let indexed = median(|| {
-            black_box(cedar_indexed(black_box(s), &authorizer, &entities));
-        }, 31);
+        let ours = median(
+            || {
+                black_box(
+                    s.policy
+                        .decide(black_box(&s.action), black_box(&s.inspection)),
+                );
+            },
+            31,
+        );
+        let cedar = median(
+            || {
+                black_box(authorizer.is_authorized(black_box(&s.request), &s.cedar, &entities));
+            },
+            if s.n >= 10_000 { 7 } else { 15 },
+        );
+        let indexed = median(
+            || {
+                black_box(cedar_indexed(black_box(s), &authorizer, &entities));
+            },
+            31,
+        );
         println!(
             "rules@{}: preflight {}, cedar {}, cedar+index {}",
             s.n,
@@ -192,7 +218,13 @@ fn main() {
             show(cedar),
             show(indexed)
         );
-        table.push_str(&format!("| {} | {} | {} | {} |\n", s.n, show(ours), show(cedar), show(indexed)));
+        table.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            s.n,
+            show(ours),
+            show(cedar),
+            show(indexed)
+        ));
         let base = *first.get_or_insert(ours);
         if s.n == 10_000 {
             println!(
@@ -208,7 +240,9 @@ fn main() {
     );
     let report = match std::fs::read_to_string(out) {
         Ok(old) => match (old.find(START), old.find(END)) {
-            (Some(a), Some(b)) if a < b => format!("{}{section}{}", &old[..a], &old[b + END.len()..]),
+            (Some(a), Some(b)) if a < b => {
+                format!("{}{section}{}", &old[..a], &old[b + END.len()..])
+            }
             _ => format!("{old}\n## rules vs cedar\n\n{section}\n"),
         },
         Err(_) => format!("# preflight-rules benchmarks\n\n## rules vs cedar\n\n{section}\n"),
