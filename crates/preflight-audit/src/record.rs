@@ -1,9 +1,7 @@
-//! Records as stored: the canonical body, the derived columns, the chain hash, and the
+//! Records as stored: the serialized body, the derived columns, the chain hash, and the
 //! OpenTelemetry-style export.
 
-use preflight_core::{
-    ApprovalDecision, AuditEvent, AuditKind, Decision, Timestamp, write_canonical,
-};
+use preflight_core::{ApprovalDecision, AuditEvent, AuditKind, Decision, Timestamp};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
@@ -14,7 +12,7 @@ pub type Hash = [u8; 32];
 /// The hash the first record links to.
 pub const GENESIS: Hash = [0u8; 32];
 
-/// A record ready to be chained: its canonical body and the columns derived from it.
+/// A record ready to be chained: its serialized body and the columns derived from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Prepared {
     pub at_ms: i64,
@@ -28,11 +26,11 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    /// Serializes `event` canonically and derives the indexed columns.
+    /// Serializes `event` and derives the indexed columns.
     pub fn new(event: &AuditEvent) -> Result<Self, String> {
-        let value = serde_json::to_value(event).map_err(|e| e.to_string())?;
-        let mut body = String::with_capacity(512);
-        write_canonical(&value, &mut body);
+        // The chain hashes the stored text itself, so any stable serialization will do; the
+        // derived one avoids building a JSON tree per record.
+        let body = serde_json::to_string(event).map_err(|e| e.to_string())?;
         Ok(Self {
             at_ms: i64::try_from(event.at.as_millis()).map_err(|_| "time out of range")?,
             proposal_id: event.proposal_id.clone(),
@@ -64,7 +62,7 @@ pub fn decision_of(kind: &AuditKind) -> Option<Decision> {
 }
 
 /// The chain hash of a record: SHA-256 over the previous record's hash, the record's sequence
-/// number (8 bytes, big endian) and its canonical body.
+/// number (8 bytes, big endian) and its JSON body as stored.
 pub fn chain_hash(prev: &Hash, seq: u64, body: &str) -> Hash {
     let mut hasher = Sha256::new();
     hasher.update(prev);

@@ -31,8 +31,26 @@ pub const NOTIFY_CHANNEL: &str = "preflight_approvals";
 /// Rows read per round trip when walking or exporting the trail.
 const PAGE: i64 = 2_000;
 
-/// Rows per multi-row insert (well under either database's limit on bound parameters).
-const INSERT_CHUNK: usize = 400;
+/// The most rows in one multi-row insert (well under either database's limit on bound
+/// parameters).
+const INSERT_CHUNK: usize = 64;
+
+/// Splits `len` rows into chunks whose sizes are powers of two (64, 32, …, 1), so that only
+/// seven distinct insert statements exist and each is prepared once and then cached.
+fn chunk_sizes(mut len: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if len == 0 {
+            return None;
+        }
+        let size = if len >= INSERT_CHUNK {
+            INSERT_CHUNK
+        } else {
+            1 << len.ilog2()
+        };
+        len -= size;
+        Some(size)
+    })
+}
 
 /// Which database a store uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -613,7 +631,11 @@ async fn connect(url: &str, max_connections: u32) -> Result<Backend, AuditError>
                 .journal_mode(SqliteJournalMode::Wal)
                 // FULL: a commit is on disk (not only in the OS cache) before append returns.
                 .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(30));
+                .busy_timeout(Duration::from_secs(30))
+                // A larger page cache and memory-mapped reads keep index inserts off the
+                // system-call path as the trail grows.
+                .pragma("cache_size", "-65536")
+                .pragma("mmap_size", "268435456");
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 .connect_with(options)
@@ -731,7 +753,10 @@ async fn write_batch(
             chained.push(Chained { seq, record, prev, hash });
             prev = hash;
         }
-        for chunk in chained.chunks(INSERT_CHUNK) {
+        let mut rest = chained.as_slice();
+        for size in chunk_sizes(chained.len()) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
             let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(
                 "INSERT INTO audit_records (seq, at_ms, proposal_id, digest, agent, tool, kind, \
                  decision, body, prev_hash, hash) ",
@@ -779,6 +804,24 @@ async fn write_batch(
         tx.commit().await?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two_covering_every_row() {
+        for len in 0..300 {
+            let sizes: Vec<usize> = chunk_sizes(len).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), len);
+            assert!(
+                sizes
+                    .iter()
+                    .all(|s| s.is_power_of_two() && *s <= INSERT_CHUNK)
+            );
+        }
+    }
 }
 
 #[async_trait]
