@@ -80,6 +80,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index]
 }
 
+#[cfg(feature = "postgres")]
 async fn open_postgres(base: &str) -> String {
     use sqlx::Connection as _;
     let name = format!("pf_bench_{}", &preflight_core::new_id()[..16]);
@@ -146,10 +147,14 @@ fn bench_backend(c: &mut Criterion, label: &str, url: &str) {
 }
 
 fn throughput(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    bench_backend(c, "sqlite", &url);
+    #[cfg(feature = "sqlite")]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        bench_backend(c, "sqlite", &url);
+    }
 
+    #[cfg(feature = "postgres")]
     match std::env::var("PREFLIGHT_TEST_PG_URL") {
         Ok(base) if !base.is_empty() => {
             let runtime = tokio::runtime::Runtime::new().unwrap();
