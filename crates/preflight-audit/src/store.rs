@@ -439,8 +439,8 @@ impl AuditStore {
         Ok(written)
     }
 
-    /// Appends records and returns once they are committed, with the sequence numbers
-    /// assigned; the same as [`AuditSink::append`] with this crate's error.
+    /// Appends records and returns once they are committed; the same as
+    /// [`AuditSink::append`] with this crate's error.
     pub async fn append_events(&self, events: &[AuditEvent]) -> Result<(), AuditError> {
         if events.is_empty() {
             return Ok(());
