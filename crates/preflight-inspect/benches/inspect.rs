@@ -1,6 +1,9 @@
 //! Inspection cost of a typical compound shell command, a multi-statement SQL string and a
 //! 200-resource Terraform plan.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -325,6 +325,15 @@ impl Walker<'_> {
     /// Expands one word: quotes removed, `~` and known variables substituted, unknown parts
     /// replaced by `*`. Command substitutions inside are inspected as scripts.
     fn expand(&mut self, raw: &str, state: &State, depth: usize) -> Word {
+        // Most words are plain: no quoting, expansion, escape or glob character. They need no
+        // parser (and skip its global cache).
+        if !raw.is_empty()
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+^".contains(c))
+        {
+            return Word::literal(raw);
+        }
         let options = ParserOptions::default();
         let parsed = catch_unwind(AssertUnwindSafe(|| {
             brush_parser::word::parse(raw, &options)
