@@ -54,8 +54,21 @@ pub fn merge(name: &str, parts: Vec<Verdict>) -> Verdict {
     }
 }
 
+/// Runs every verifier in turn, each failing closed.
+async fn verify_each(
+    verifiers: &[BoxVerifier],
+    proposal: &Proposal,
+    on_failure: FailClosed,
+) -> Vec<Verdict> {
+    let mut parts = Vec::with_capacity(verifiers.len());
+    for verifier in verifiers {
+        parts.push(verify_fail_closed(verifier.as_ref(), proposal, on_failure).await);
+    }
+    parts
+}
+
 /// Replaces a final abstention by `default`, with a reason saying so.
-fn apply_default(mut verdict: Verdict, default: FailClosed) -> Verdict {
+pub(crate) fn apply_default(mut verdict: Verdict, default: FailClosed) -> Verdict {
     if verdict.decision == Decision::Abstain {
         let decision = default.decision();
         verdict.decision = decision;
@@ -104,10 +117,7 @@ impl Verifier for All {
         Cow::Borrowed(&self.name)
     }
     async fn verify(&self, proposal: &Proposal) -> Result<Verdict, VerifyError> {
-        let mut parts = Vec::with_capacity(self.verifiers.len());
-        for verifier in &self.verifiers {
-            parts.push(verify_fail_closed(verifier.as_ref(), proposal, self.on_failure).await);
-        }
+        let parts = verify_each(&self.verifiers, proposal, self.on_failure).await;
         Ok(merge(&self.name, parts))
     }
 }
@@ -252,10 +262,7 @@ impl Verifier for Quorum {
         Cow::Borrowed(&self.name)
     }
     async fn verify(&self, proposal: &Proposal) -> Result<Verdict, VerifyError> {
-        let mut parts = Vec::with_capacity(self.verifiers.len());
-        for verifier in &self.verifiers {
-            parts.push(verify_fail_closed(verifier.as_ref(), proposal, self.on_failure).await);
-        }
+        let parts = verify_each(&self.verifiers, proposal, self.on_failure).await;
         let allows = parts
             .iter()
             .filter(|v| v.decision == Decision::Allow)

@@ -15,7 +15,7 @@ use crate::compose::verify_within;
 use crate::effect::{Inspection, Inspector};
 use crate::store::{AuditEvent, AuditKind, AuditSink, Outcome, StoreError};
 use crate::time::{Timestamp, new_id};
-use crate::verdict::{Decision, FailClosed, Reason, ReasonKind, Verdict};
+use crate::verdict::{Decision, FailClosed, Verdict};
 use crate::verifier::{BoxVerifier, Proposal, Verifier};
 
 /// Why the gate could not do its job. The side effect has not run.
@@ -511,7 +511,7 @@ impl Gate {
 
     async fn verdict_for(&self, proposal: &Proposal) -> Verdict {
         let inner = &*self.inner;
-        let mut verdict = match inner.deadline {
+        let verdict = match inner.deadline {
             Some(deadline) => {
                 verify_within(
                     inner.verifier.as_ref(),
@@ -530,21 +530,7 @@ impl Gate {
                 .await
             }
         };
-        if verdict.decision == Decision::Abstain {
-            let decision = inner.when_abstain.decision();
-            verdict.decision = decision;
-            verdict.reasons.insert(
-                0,
-                Reason {
-                    kind: ReasonKind::Default,
-                    verifier: verdict.verifier.clone(),
-                    rule: None,
-                    decision,
-                    message: "the verifier had no opinion; the default applies".into(),
-                },
-            );
-        }
-        verdict
+        crate::compose::apply_default(verdict, inner.when_abstain)
     }
 
     /// Verifies `action` and, when allowed, runs `side_effect` with the permit, then records
