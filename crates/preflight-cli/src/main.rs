@@ -374,25 +374,39 @@ async fn eval(settings: &Settings, corpus: &std::path::Path, json: bool) -> Resu
             Verifiers::Llm => "llm",
             Verifiers::Both => "rules+llm",
         };
-        let mut lines = Vec::with_capacity(report.cases.len() + 1);
-        for case in &report.cases {
-            let mark = if case.passed { "ok  " } else { "FAIL" };
-            lines.push(format!(
-                "{mark} {} (line {}) [{verifier}]: expected {}, got {} — {}",
-                case.id, case.line, case.expect, case.decision, case.summary
-            ));
-        }
-        lines.push(format!(
-            "{} passed, {} failed",
-            report.passed, report.failed
-        ));
-        print(&lines.join("\n"))?;
+        let lines = report.cases.iter().map(|case| {
+            format!(
+                "{} {} (line {}) [{verifier}]: expected {}, got {} — {}",
+                mark(case.passed),
+                case.id,
+                case.line,
+                case.expect,
+                case.decision,
+                case.summary
+            )
+        });
+        print_results(lines, report.passed, report.failed)?;
     }
-    Ok(if report.failed == 0 {
-        EXIT_OK
-    } else {
-        EXIT_DENY
-    })
+    Ok(exit_for_failures(report.failed))
+}
+
+fn mark(passed: bool) -> &'static str {
+    if passed { "ok  " } else { "FAIL" }
+}
+
+/// Prints one line per result, then the `N passed, N failed` line that ends every report.
+fn print_results(
+    lines: impl Iterator<Item = String>,
+    passed: usize,
+    failed: usize,
+) -> Result<(), CliError> {
+    let mut lines: Vec<String> = lines.collect();
+    lines.push(format!("{passed} passed, {failed} failed"));
+    print(&lines.join("\n"))
+}
+
+fn exit_for_failures(failed: usize) -> u8 {
+    if failed == 0 { EXIT_OK } else { EXIT_DENY }
 }
 
 fn policy(settings: &Settings, command: PolicyCommand) -> Result<u8, CliError> {
@@ -421,24 +435,19 @@ fn policy(settings: &Settings, command: PolicyCommand) -> Result<u8, CliError> {
         PolicyCommand::Test => {
             let policy = engine::load_policy(settings.require_policy()?)?;
             let report = preflight_rules::run_policy_tests(&policy);
-            let mut lines = Vec::new();
-            for result in &report.results {
-                let mark = if result.passed { "ok  " } else { "FAIL" };
-                lines.push(format!(
-                    "{mark} {} (line {}): expected {}, got {} — {}",
-                    result.name, result.line, result.expect, result.decision, result.message
-                ));
-            }
-            lines.push(format!(
-                "{} passed, {} failed",
-                report.passed, report.failed
-            ));
-            print(&lines.join("\n"))?;
-            Ok(if report.failed == 0 {
-                EXIT_OK
-            } else {
-                EXIT_DENY
-            })
+            let lines = report.results.iter().map(|result| {
+                format!(
+                    "{} {} (line {}): expected {}, got {} — {}",
+                    mark(result.passed),
+                    result.name,
+                    result.line,
+                    result.expect,
+                    result.decision,
+                    result.message
+                )
+            });
+            print_results(lines, report.passed, report.failed)?;
+            Ok(exit_for_failures(report.failed))
         }
         PolicyCommand::Explain { action, json } => {
             let policy = engine::load_policy(settings.require_policy()?)?;
