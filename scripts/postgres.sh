@@ -72,9 +72,15 @@ shared_buffers = 128MB
 CONF
 fi
 
-if as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+if as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1 \
+    && as_postgres "$bin/pg_isready" -h 127.0.0.1 -p "$port" -q; then
     log "already running on 127.0.0.1:$port"
 else
+    # A server killed with its session leaves postmaster.pid behind; when that pid now belongs
+    # to another process, the server would refuse to start. No server answers, so it is stale.
+    if ! as_postgres "$bin/pg_isready" -h 127.0.0.1 -p "$port" -q; then
+        rm -f "$data/postmaster.pid"
+    fi
     log "starting on 127.0.0.1:$port"
     as_postgres "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start >&2
 fi
