@@ -938,33 +938,11 @@ impl Walker<'_> {
                 self.push(exec, &run.evidence.clone());
                 self.git(rest, run, state);
             }
-            "aws" => {
-                self.push(exec, &run.evidence.clone());
-                let args: Vec<String> = rest.iter().map(|w| w.text.clone()).collect();
-                for effect in aws::inspect_aws_cli(&args, &run.env, self.envs) {
-                    self.push(effect, &run.evidence.clone());
-                }
-            }
-            "kubectl" | "oc" | "k" => {
-                self.push(exec, &run.evidence.clone());
-                let args: Vec<String> = rest.iter().map(|w| w.text.clone()).collect();
-                for effect in kubectl::inspect_kubectl(&args, &run.env, self.envs) {
-                    self.push(effect, &run.evidence.clone());
-                }
-            }
-            "helm" => {
-                self.push(exec, &run.evidence.clone());
-                let args: Vec<String> = rest.iter().map(|w| w.text.clone()).collect();
-                for effect in kubectl::inspect_helm(&args, &run.env, self.envs) {
-                    self.push(effect, &run.evidence.clone());
-                }
-            }
+            "aws" => self.delegate(exec, rest, run, aws::inspect_aws_cli),
+            "kubectl" | "oc" | "k" => self.delegate(exec, rest, run, kubectl::inspect_kubectl),
+            "helm" => self.delegate(exec, rest, run, kubectl::inspect_helm),
             "terraform" | "tofu" | "terragrunt" => {
-                self.push(exec, &run.evidence.clone());
-                let args: Vec<String> = rest.iter().map(|w| w.text.clone()).collect();
-                for effect in terraform::inspect_terraform_cli(&args, &run.env, self.envs) {
-                    self.push(effect, &run.evidence.clone());
-                }
+                self.delegate(exec, rest, run, terraform::inspect_terraform_cli)
             }
             "psql" | "mysql" | "mariadb" | "sqlite3" | "pgcli" | "mycli" => {
                 self.push(exec, &run.evidence.clone());
@@ -2108,6 +2086,16 @@ impl Walker<'_> {
         }
     }
 
+    /// Records running the program, then the effects a tool-specific analyser derives from its
+    /// arguments (aws, kubectl, helm, terraform all take the same inputs).
+    fn delegate(&mut self, exec: Effect, rest: &[Word], run: &Run, analyser: CliAnalyser) {
+        self.push(exec, &run.evidence);
+        let args: Vec<String> = rest.iter().map(|w| w.text.clone()).collect();
+        for effect in analyser(&args, &run.env, self.envs) {
+            self.push(effect, &run.evidence);
+        }
+    }
+
     fn sql_client(&mut self, program: &str, rest: &[Word], run: &Run) {
         let mut url: Option<String> = None;
         let mut host: Option<String> = run.env.get("PGHOST").cloned();
@@ -2195,6 +2183,9 @@ impl Walker<'_> {
 }
 
 /// What a simple command runs with.
+/// A command-line analyser: arguments, visible variables, known environments → effects.
+type CliAnalyser = fn(&[String], &BTreeMap<String, String>, &Environments) -> Vec<Effect>;
+
 struct Run {
     /// Every variable it sees.
     env: BTreeMap<String, String>,
