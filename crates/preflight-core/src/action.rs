@@ -357,15 +357,6 @@ impl Serialize for Sorted<'_> {
     }
 }
 
-/// Appends `value` as canonical JSON to `out`: object keys sorted by their UTF-8 bytes at
-/// every level, no insignificant white space — whatever map implementation is in use.
-pub fn write_canonical(value: &Value, out: &mut String) {
-    // Serializing a JSON value into a string cannot fail.
-    if let Ok(text) = serde_json::to_string(&Sorted(value)) {
-        out.push_str(&text);
-    }
-}
-
 /// The SHA-256 digest identifying exactly one action. Displayed as 64 hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ActionDigest(pub [u8; 32]);

@@ -16,7 +16,6 @@ mod verifier;
 
 pub use action::{
     Action, ActionDigest, ActionError, Agent, BlastRadius, Context, Declared, ToolAnnotations,
-    write_canonical,
 };
 pub use approval::{
     Approval, ApprovalDecision, ApprovalError, ApprovalRequest, ApprovalStatus, ApprovalStore,
