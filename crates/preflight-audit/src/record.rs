@@ -1,6 +1,8 @@
 //! Records as stored: the serialized body, the derived columns, the chain hash, and the
 //! OpenTelemetry-style export.
 
+use std::sync::Arc;
+
 use preflight_core::{ApprovalDecision, AuditEvent, AuditKind, Decision, Timestamp};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -16,10 +18,10 @@ pub const GENESIS: Hash = [0u8; 32];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Prepared {
     pub at_ms: i64,
-    pub proposal_id: String,
+    pub proposal_id: Arc<str>,
     pub digest: String,
-    pub agent: Option<String>,
-    pub tool: String,
+    pub agent: Option<Arc<str>>,
+    pub tool: Arc<str>,
     pub kind: &'static str,
     pub decision: Option<&'static str>,
     pub body: String,
@@ -243,8 +245,8 @@ impl Filter {
         let event = &record.event;
         self.agent
             .as_ref()
-            .is_none_or(|a| event.agent.as_ref() == Some(a))
-            && self.tool.as_ref().is_none_or(|t| &event.tool == t)
+            .is_none_or(|a| event.agent.as_deref() == Some(a.as_str()))
+            && self.tool.as_ref().is_none_or(|t| *event.tool == **t)
             && self.decision.is_none_or(|d| record.decision == Some(d))
             && self
                 .kind
@@ -253,7 +255,7 @@ impl Filter {
             && self
                 .proposal_id
                 .as_ref()
-                .is_none_or(|p| &event.proposal_id == p)
+                .is_none_or(|p| *event.proposal_id == **p)
             && self.since.is_none_or(|s| event.at >= s)
             && self.until.is_none_or(|u| event.at < u)
             && self.after_seq.is_none_or(|s| record.seq > s)

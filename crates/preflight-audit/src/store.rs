@@ -764,10 +764,10 @@ async fn write_batch(
             q.push_values(chunk, |mut row, c| {
                 row.push_bind(c.seq)
                     .push_bind(c.record.at_ms)
-                    .push_bind(c.record.proposal_id.as_str())
+                    .push_bind(&*c.record.proposal_id)
                     .push_bind(c.record.digest.as_str())
                     .push_bind(c.record.agent.as_deref())
-                    .push_bind(c.record.tool.as_str())
+                    .push_bind(&*c.record.tool)
                     .push_bind(c.record.kind)
                     .push_bind(c.record.decision)
                     .push_bind(c.record.body.as_str())

@@ -239,16 +239,16 @@ fn columns_match(row: &RawRow) -> Result<(), String> {
     if derived.at_ms != row.at_ms {
         return differs("at_ms");
     }
-    if derived.proposal_id != row.proposal_id {
+    if *derived.proposal_id != *row.proposal_id {
         return differs("proposal_id");
     }
     if derived.digest != row.digest {
         return differs("digest");
     }
-    if derived.agent != row.agent {
+    if derived.agent.as_deref() != row.agent.as_deref() {
         return differs("agent");
     }
-    if derived.tool != row.tool {
+    if *derived.tool != *row.tool {
         return differs("tool");
     }
     if derived.kind != row.kind {
@@ -329,10 +329,10 @@ mod tests {
     fn event(agent: &str, n: u64, success: bool) -> AuditEvent {
         let action = Action::new("Bash", serde_json::json!({ "n": n })).with_agent(agent);
         AuditEvent {
-            proposal_id: format!("p{n}"),
+            proposal_id: format!("p{n}").into(),
             digest: action.digest(),
             at: Timestamp(1_700_000_000_000 + n),
-            agent: Some(agent.to_string()),
+            agent: Some(agent.into()),
             tool: "Bash".into(),
             kind: AuditKind::Completed {
                 outcome: Outcome {
@@ -356,10 +356,10 @@ mod tests {
                 let row = RawRow {
                     seq: seq as i64,
                     at_ms: p.at_ms,
-                    proposal_id: p.proposal_id,
+                    proposal_id: p.proposal_id.to_string(),
                     digest: p.digest,
-                    agent: p.agent,
-                    tool: p.tool,
+                    agent: p.agent.as_deref().map(String::from),
+                    tool: p.tool.to_string(),
                     kind: p.kind.to_string(),
                     decision: p.decision.map(str::to_string),
                     body: p.body,

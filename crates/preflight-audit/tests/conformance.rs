@@ -142,7 +142,7 @@ async fn queries_filter_by_agent_tool_decision_and_time(db: &TestDb) {
             .with_decision(Decision::Allow)
             .with_agent("coder"),
         Filter::new().with_kind("verified"),
-        Filter::new().with_proposal(written[3].proposal_id.clone()),
+        Filter::new().with_proposal(written[3].proposal_id.to_string()),
         Filter::new()
             .since(Timestamp(1_700_000_001_000))
             .until(Timestamp(1_700_000_003_000)),
@@ -238,7 +238,7 @@ async fn concurrent_appends_stay_whole_and_chained(db: &TestDb) {
     let all = store.query(&Filter::new()).await.unwrap();
     let mut seqs: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for record in &all {
-        seqs.entry(record.event.proposal_id.clone())
+        seqs.entry(record.event.proposal_id.to_string())
             .or_default()
             .push(record.seq);
     }
@@ -261,7 +261,7 @@ async fn gate_records_before_the_permit(db: &TestDb) {
     assert!(checked.is_allowed());
     // The moment check returns, the permit's record is in the database.
     let records = store
-        .query(&Filter::new().with_proposal(checked.proposal_id.clone()))
+        .query(&Filter::new().with_proposal(checked.proposal_id.to_string()))
         .await
         .unwrap();
     let kinds: Vec<_> = records.iter().map(|r| r.event.kind.type_name()).collect();

@@ -111,7 +111,7 @@ async fn check_survivors(url: &str, recorded: &[String]) {
         .await
         .unwrap()
         .into_iter()
-        .map(|r| r.event.proposal_id)
+        .map(|r| r.event.proposal_id.to_string())
         .collect();
     let lost: Vec<_> = recorded
         .iter()

@@ -205,15 +205,15 @@ impl Engine {
                         .map(|i| i.effects.clone())
                         .unwrap_or_default(),
                     blast_radius: checked.inspection.as_ref().map(|i| i.blast_radius.clone()),
-                    proposal_id: Some(checked.proposal_id.clone()),
-                    verdict: checked.verdict,
+                    proposal_id: Some(checked.proposal_id.to_string()),
+                    verdict: Arc::unwrap_or_clone(checked.verdict),
                 })
             }
             None => {
                 let inspection = self.inspect(&action);
                 let proposal = Proposal {
                     digest: action.digest(),
-                    action,
+                    action: Arc::new(action),
                     inspection: inspection.clone(),
                 };
                 let mut verdict = verify_within(

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use preflight_core::{Action, Checked, Decision, Gate, Outcome};
+use preflight_core::{Action, Checked, Decision, Gate, Outcome, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -27,7 +27,7 @@ const MAX_AWAITING: usize = 10_000;
 struct AppState {
     gate: Gate,
     token: Arc<str>,
-    awaiting: Arc<Mutex<HashMap<String, Checked>>>,
+    awaiting: Arc<Mutex<HashMap<Arc<str>, Checked>>>,
 }
 
 /// The service's routes. `token` is the bearer token every `/v1` request must present;
@@ -179,7 +179,7 @@ async fn verify(State(state): State<AppState>, body: Bytes) -> Response {
         checked.message.clone()
     };
     let response = VerifyResponse {
-        proposal_id: checked.proposal_id.clone(),
+        proposal_id: checked.proposal_id.to_string(),
         decision: checked.decision,
         allowed: permit.is_some(),
         message,
@@ -199,14 +199,14 @@ async fn verify(State(state): State<AppState>, body: Bytes) -> Response {
             .as_ref()
             .map(|i| i.effects.clone())
             .unwrap_or_default(),
-        verdict: checked.verdict.clone(),
+        verdict: Verdict::clone(&checked.verdict),
     };
     if permit.is_some() {
         let mut awaiting = state.awaiting.lock().unwrap_or_else(|p| p.into_inner());
         if awaiting.len() >= MAX_AWAITING {
             awaiting.clear();
         }
-        awaiting.insert(checked.proposal_id.clone(), checked);
+        awaiting.insert(Arc::clone(&checked.proposal_id), checked);
     }
     axum::Json(response).into_response()
 }
@@ -243,7 +243,7 @@ async fn outcome(State(state): State<AppState>, body: Bytes) -> Response {
         .awaiting
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .remove(&report.proposal_id);
+        .remove(report.proposal_id.as_str());
     let Some(checked) = checked else {
         return problem(
             StatusCode::NOT_FOUND,

@@ -337,11 +337,22 @@ impl Serialize for Sorted<'_> {
         use serde::ser::{SerializeMap, SerializeSeq};
         match self.0 {
             Value::Object(map) => {
-                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-                let mut out = serializer.serialize_map(Some(entries.len()))?;
-                for (key, item) in entries {
-                    out.serialize_entry(key, &Sorted(item))?;
+                let mut out = serializer.serialize_map(Some(map.len()))?;
+                // Without `preserve_order` the map is a B-tree and already sorted: no copy.
+                let sorted = map
+                    .keys()
+                    .zip(map.keys().skip(1))
+                    .all(|(a, b)| a.as_bytes() < b.as_bytes());
+                if sorted {
+                    for (key, item) in map {
+                        out.serialize_entry(key, &Sorted(item))?;
+                    }
+                } else {
+                    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                    entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                    for (key, item) in entries {
+                        out.serialize_entry(key, &Sorted(item))?;
+                    }
                 }
                 out.end()
             }

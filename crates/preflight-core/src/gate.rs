@@ -14,7 +14,7 @@ use crate::approval::{Approval, ApprovalDecision, ApprovalRequest, Approver};
 use crate::compose::verify_within;
 use crate::effect::{Inspection, Inspector};
 use crate::store::{AuditEvent, AuditKind, AuditSink, Outcome, StoreError};
-use crate::time::{Timestamp, new_id};
+use crate::time::{Timestamp, new_id, new_shared_id};
 use crate::verdict::{Decision, FailClosed, Verdict};
 use crate::verifier::{BoxVerifier, Proposal, Verifier};
 
@@ -52,11 +52,11 @@ struct Issued {
 /// Permits issued and not yet used. Entries leave on use; expired ones are swept on issue.
 #[derive(Debug, Default)]
 struct Ledger {
-    issued: Mutex<HashMap<String, Issued>>,
+    issued: Mutex<HashMap<Arc<str>, Issued>>,
 }
 
 impl Ledger {
-    fn issue(&self, id: String, digest: ActionDigest, expires: Instant) {
+    fn issue(&self, id: Arc<str>, digest: ActionDigest, expires: Instant) {
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
         if issued.len() >= 1024 && issued.len().is_power_of_two() {
             let now = Instant::now();
@@ -93,8 +93,8 @@ impl Ledger {
 /// Call [`Permit::redeem`] with the action you are about to perform, right before performing
 /// it; it fails if the action differs in any field, if the permit was used, or if it expired.
 pub struct Permit {
-    id: String,
-    proposal_id: String,
+    id: Arc<str>,
+    proposal_id: Arc<str>,
     digest: ActionDigest,
     expires_at: Timestamp,
     ledger: Arc<Ledger>,
@@ -154,7 +154,7 @@ impl Permit {
     /// single use, bound to the action, and expiring.
     pub fn into_token(mut self) -> String {
         self.detached = true;
-        std::mem::take(&mut self.id)
+        self.id.to_string()
     }
 
     /// Uses the permit for an action known by its digest.
@@ -165,19 +165,21 @@ impl Permit {
 
 /// What the gate decided about one action.
 #[derive(Debug)]
+///
+/// The strings, the inspection and the verdict are shared with the audit records.
 pub struct Checked {
     /// The proposal's id: the key of its audit records.
-    pub proposal_id: String,
+    pub proposal_id: Arc<str>,
     /// The action's digest.
     pub digest: ActionDigest,
     /// The proposing agent.
-    pub agent: Option<String>,
+    pub agent: Option<Arc<str>>,
     /// The tool called.
-    pub tool: String,
+    pub tool: Arc<str>,
     /// What inspection derived, when an inspector is configured.
-    pub inspection: Option<Inspection>,
+    pub inspection: Option<Arc<Inspection>>,
     /// The verifiers' verdict.
-    pub verdict: Verdict,
+    pub verdict: Arc<Verdict>,
     /// A person's decision, when one was asked.
     pub approval: Option<Approval>,
     /// The final decision: allow (with a permit), deny, or escalate where no person could be
@@ -308,6 +310,174 @@ pub enum GateBuildError {
     NoAuditSink,
 }
 
+/// What every audit record of one proposal repeats.
+struct Trail {
+    proposal_id: Arc<str>,
+    digest: ActionDigest,
+    agent: Option<Arc<str>>,
+    tool: Arc<str>,
+}
+
+impl Trail {
+    fn event(&self, kind: AuditKind, at: Timestamp) -> AuditEvent {
+        AuditEvent {
+            proposal_id: Arc::clone(&self.proposal_id),
+            digest: self.digest,
+            at,
+            agent: self.agent.clone(),
+            tool: Arc::clone(&self.tool),
+            kind,
+        }
+    }
+}
+
+/// An action ready for verification, prepared outside the gate's future.
+struct Prepared {
+    proposal: Proposal,
+    span: tracing::Span,
+}
+
+/// A verified action whose records are not yet appended.
+struct Pending {
+    trail: Trail,
+    action: Arc<Action>,
+    inspection: Option<Arc<Inspection>>,
+    verdict: Arc<Verdict>,
+    approval: Option<Approval>,
+    events: Vec<AuditEvent>,
+    verified_at: Timestamp,
+}
+
+impl Pending {
+    fn new(proposal: Proposal, proposal_id: Arc<str>, verdict: Verdict) -> Self {
+        let Proposal {
+            action,
+            digest,
+            inspection,
+        } = proposal;
+        let trail = Trail {
+            proposal_id,
+            digest,
+            agent: action.agent.id.as_deref().map(Arc::from),
+            tool: Arc::from(action.tool.as_str()),
+        };
+        let inspection = inspection.map(Arc::new);
+        let verdict = Arc::new(verdict);
+        let verified_at = Timestamp::now();
+        let mut events = Vec::with_capacity(4);
+        events.push(trail.event(
+            AuditKind::Proposed {
+                action: Arc::clone(&action),
+                inspection: inspection.clone(),
+            },
+            verified_at,
+        ));
+        events.push(trail.event(
+            AuditKind::Verified {
+                verdict: Arc::clone(&verdict),
+            },
+            verified_at,
+        ));
+        Self {
+            trail,
+            action,
+            inspection,
+            verdict,
+            approval: None,
+            events,
+            verified_at,
+        }
+    }
+
+    /// The final decision, with the permit when allowed, and the records that justify it.
+    fn conclude(self, inner: &GateInner) -> (Checked, Vec<AuditEvent>) {
+        let Pending {
+            trail,
+            action: _,
+            inspection,
+            verdict,
+            approval,
+            mut events,
+            verified_at,
+        } = self;
+        let (decision, message) = match (verdict.decision, &approval) {
+            (Decision::Allow, _) => (Decision::Allow, String::new()),
+            (Decision::Deny | Decision::Abstain, _) => (Decision::Deny, verdict.summary()),
+            (Decision::Escalate, None) => (
+                Decision::Escalate,
+                format!("{} (no approver is configured)", verdict.summary()),
+            ),
+            (Decision::Escalate, Some(answer)) => match answer.decision {
+                ApprovalDecision::Approved => (Decision::Allow, String::new()),
+                ApprovalDecision::Denied => (
+                    Decision::Deny,
+                    format!(
+                        "denied by {}{}",
+                        answer.approver,
+                        answer
+                            .comment
+                            .as_deref()
+                            .map(|c| format!(": {c}"))
+                            .unwrap_or_default()
+                    ),
+                ),
+            },
+        };
+        let permit = if decision == Decision::Allow {
+            // An approval may have taken minutes: the permit's life starts now.
+            let issued_at = if approval.is_some() {
+                Timestamp::now()
+            } else {
+                verified_at
+            };
+            let permit = Permit {
+                id: new_shared_id(),
+                proposal_id: Arc::clone(&trail.proposal_id),
+                digest: trail.digest,
+                expires_at: issued_at.plus(inner.permit_ttl),
+                ledger: Arc::clone(&inner.ledger),
+                detached: false,
+            };
+            events.push(trail.event(
+                AuditKind::Permitted {
+                    permit_id: Arc::clone(&permit.id),
+                    expires_at: permit.expires_at,
+                },
+                issued_at,
+            ));
+            Some(permit)
+        } else {
+            events.push(trail.event(
+                AuditKind::Refused {
+                    decision,
+                    message: message.clone(),
+                },
+                Timestamp::now(),
+            ));
+            None
+        };
+        let Trail {
+            proposal_id,
+            digest,
+            agent,
+            tool,
+        } = trail;
+        let checked = Checked {
+            proposal_id,
+            digest,
+            agent,
+            tool,
+            inspection,
+            verdict,
+            approval,
+            decision,
+            message,
+            permit,
+        };
+        (checked, events)
+    }
+}
+
 #[derive(Debug)]
 struct GateInner {
     verifier: BoxVerifier,
@@ -349,7 +519,21 @@ impl Gate {
 
     /// Verifies `action` and, when it may run, records the decision and returns a permit.
     /// Escalations go to the approver. Every step is in the audit trail before this returns.
-    pub async fn check(&self, action: Action) -> Result<Checked, GateError> {
+    pub fn check(
+        &self,
+        action: Action,
+    ) -> impl Future<Output = Result<Checked, GateError>> + Send + '_ {
+        // Prepared before the future exists, and the future kept small: an `async fn` would
+        // carry the action in its state twice, and that state is copied on every move.
+        let prepared = self.prepare(action);
+        let span = match &prepared {
+            Ok(prepared) => prepared.span.clone(),
+            Err(_) => tracing::Span::none(),
+        };
+        self.check_in(prepared).instrument(span)
+    }
+
+    fn prepare(&self, action: Action) -> Result<Prepared, GateError> {
         action.validate()?;
         let span = tracing::info_span!(
             "preflight.verify",
@@ -360,165 +544,100 @@ impl Gate {
             verifier = tracing::field::Empty,
             latency_us = tracing::field::Empty,
         );
-        self.check_in(action, span.clone()).instrument(span).await
-    }
-
-    async fn check_in(&self, action: Action, span: tracing::Span) -> Result<Checked, GateError> {
-        let inner = &*self.inner;
-        let started = Instant::now();
-        let proposal = match &inner.inspector {
+        let proposal = match &self.inner.inspector {
             Some(inspector) => Proposal::inspected(action, inspector.as_ref()),
             None => Proposal::new(action),
         };
-        let proposal_id = new_id();
-        span.record("proposal_id", proposal_id.as_str());
+        Ok(Prepared { proposal, span })
+    }
+
+    async fn check_in(&self, prepared: Result<Prepared, GateError>) -> Result<Checked, GateError> {
+        let inner = &*self.inner;
+        let Prepared { proposal, span } = prepared?;
+        let proposal_id = new_shared_id();
+        span.record("proposal_id", &*proposal_id);
 
         let verdict = self.verdict_for(&proposal).await;
         span.record("decision", verdict.decision.as_str());
         span.record("verifier", verdict.verifier.as_str());
-        span.record(
-            "latency_us",
-            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        );
+        if let Some(latency_us) = verdict.latency_us {
+            span.record("latency_us", latency_us);
+        }
+        drop(span);
 
-        let Proposal {
-            action,
-            digest,
-            inspection,
-        } = proposal;
-        let agent = action.agent.id.clone();
-        let tool = action.tool.clone();
-        // Only an escalation to a person needs a second copy of the action.
-        let request = match (verdict.decision, &inner.approver) {
-            (Decision::Escalate, Some(_)) => {
-                let now = Timestamp::now();
-                Some(ApprovalRequest {
-                    id: new_id(),
-                    proposal_id: proposal_id.clone(),
-                    digest,
-                    action: action.clone(),
-                    inspection: inspection.clone(),
-                    verdict: verdict.clone(),
-                    requested_at: now,
-                    expires_at: now.plus(inner.approval_ttl),
-                })
-            }
-            _ => None,
-        };
-        let event = |kind: AuditKind| AuditEvent {
-            proposal_id: proposal_id.clone(),
-            digest,
-            at: Timestamp::now(),
-            agent: agent.clone(),
-            tool: tool.clone(),
-            kind,
-        };
-        let mut events = vec![
-            event(AuditKind::Proposed {
-                action: Box::new(action),
-                inspection: inspection.clone().map(Box::new),
-            }),
-            event(AuditKind::Verified {
-                verdict: Box::new(verdict.clone()),
-            }),
-        ];
-
-        let mut approval = None;
-        let (decision, message) = match verdict.decision {
-            Decision::Allow => (Decision::Allow, String::new()),
-            Decision::Deny | Decision::Abstain => (Decision::Deny, verdict.summary()),
-            Decision::Escalate => match (&inner.approver, &request) {
-                (None, _) | (_, None) => (
-                    Decision::Escalate,
-                    format!("{} (no approver is configured)", verdict.summary()),
-                ),
-                (Some(approver), Some(request)) => {
-                    events.push(event(AuditKind::ApprovalRequested {
-                        request_id: request.id.clone(),
-                        expires_at: request.expires_at,
-                    }));
-                    // The request is on record before anyone is asked.
-                    inner.audit.append(&std::mem::take(&mut events)).await?;
-                    let answer = ask(approver.as_ref(), request, inner.approval_ttl).await;
-                    events.push(event(AuditKind::ApprovalDecided {
-                        approval: answer.clone(),
-                    }));
-                    let outcome = match answer.decision {
-                        ApprovalDecision::Approved => (Decision::Allow, String::new()),
-                        ApprovalDecision::Denied => (
-                            Decision::Deny,
-                            format!(
-                                "denied by {}{}",
-                                answer.approver,
-                                answer
-                                    .comment
-                                    .as_deref()
-                                    .map(|c| format!(": {c}"))
-                                    .unwrap_or_default()
-                            ),
-                        ),
-                    };
-                    approval = Some(answer);
-                    outcome
-                }
-            },
-        };
-
-        let permit = if decision == Decision::Allow {
-            let permit = Permit {
-                id: new_id(),
-                proposal_id: proposal_id.clone(),
-                digest,
-                expires_at: Timestamp::now().plus(inner.permit_ttl),
-                ledger: Arc::clone(&inner.ledger),
-                detached: false,
-            };
-            events.push(event(AuditKind::Permitted {
-                permit_id: permit.id.clone(),
-                expires_at: permit.expires_at,
-            }));
-            Some(permit)
-        } else {
-            events.push(event(AuditKind::Refused {
-                decision,
-                message: message.clone(),
-            }));
-            None
-        };
+        let mut pending = Pending::new(proposal, proposal_id, verdict);
+        if let (Decision::Escalate, Some(approver)) =
+            (pending.verdict.decision, inner.approver.as_deref())
+        {
+            // Boxed: the rare path would otherwise make every check's future larger.
+            let answer = Box::pin(self.escalate(approver, &mut pending)).await?;
+            pending.approval = Some(answer);
+        }
+        let (checked, events) = pending.conclude(inner);
 
         // The decision is durable before the permit exists for the caller.
         inner.audit.append(&events).await?;
-        if let Some(permit) = &permit {
+        if let Some(permit) = &checked.permit {
             inner.ledger.issue(
-                permit.id.clone(),
+                Arc::clone(&permit.id),
                 permit.digest,
                 Instant::now() + inner.permit_ttl,
             );
         }
-        Ok(Checked {
-            proposal_id,
-            digest,
-            agent,
-            tool,
-            inspection,
-            verdict,
-            approval,
-            decision,
-            message,
-            permit,
-        })
+        Ok(checked)
+    }
+
+    /// Records the request, asks `approver`, and adds the answer to the pending records.
+    async fn escalate(
+        &self,
+        approver: &dyn Approver,
+        pending: &mut Pending,
+    ) -> Result<Approval, GateError> {
+        let inner = &*self.inner;
+        let now = Timestamp::now();
+        let request = ApprovalRequest {
+            id: new_id(),
+            proposal_id: pending.trail.proposal_id.to_string(),
+            digest: pending.trail.digest,
+            action: Action::clone(&pending.action),
+            inspection: pending.inspection.as_deref().cloned(),
+            verdict: Verdict::clone(&pending.verdict),
+            requested_at: now,
+            expires_at: now.plus(inner.approval_ttl),
+        };
+        pending.events.push(pending.trail.event(
+            AuditKind::ApprovalRequested {
+                request_id: request.id.clone(),
+                expires_at: request.expires_at,
+            },
+            now,
+        ));
+        // The request is on record before anyone is asked.
+        inner
+            .audit
+            .append(&std::mem::take(&mut pending.events))
+            .await?;
+        let answer = ask(approver, &request, inner.approval_ttl).await;
+        pending.events.push(pending.trail.event(
+            AuditKind::ApprovalDecided {
+                approval: answer.clone(),
+            },
+            Timestamp::now(),
+        ));
+        Ok(answer)
     }
 
     async fn verdict_for(&self, proposal: &Proposal) -> Verdict {
         let inner = &*self.inner;
         let verdict = match inner.deadline {
+            // Boxed: a timer makes the future larger, and most gates have no deadline.
             Some(deadline) => {
-                verify_within(
+                Box::pin(verify_within(
                     inner.verifier.as_ref(),
                     proposal,
                     deadline,
                     inner.on_failure,
-                )
+                ))
                 .await
             }
             None => {
@@ -550,7 +669,7 @@ impl Gate {
         let Some(permit) = checked.permit.take() else {
             return Ok(Gated::Refused(Box::new(checked)));
         };
-        let permit_id = permit.id.clone();
+        let permit_id = Arc::clone(&permit.id);
         let started = Instant::now();
         let output = side_effect(permit).await;
         // Whether or not the closure redeemed it, the permit is spent.
@@ -578,11 +697,11 @@ impl Gate {
         outcome: Outcome,
     ) -> Result<(), StoreError> {
         let event = AuditEvent {
-            proposal_id: checked.proposal_id.clone(),
+            proposal_id: Arc::clone(&checked.proposal_id),
             digest: checked.digest,
             at: Timestamp::now(),
             agent: checked.agent.clone(),
-            tool: checked.tool.clone(),
+            tool: Arc::clone(&checked.tool),
             kind: AuditKind::Completed { outcome },
         };
         self.inner.audit.append(&[event]).await

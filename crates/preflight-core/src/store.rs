@@ -1,6 +1,7 @@
 //! The audit trail and fleet-wide limits: traits implemented by storage backends.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -40,20 +41,24 @@ impl StoreError {
 }
 
 /// One record of the audit trail.
+///
+/// The strings and payloads are shared (`Arc`), because one action's records repeat its
+/// proposal id, agent and tool, and a sink may keep the records it is given: cloning a record
+/// copies no data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditEvent {
     /// The proposal this record belongs to; all records of one action share it.
-    pub proposal_id: String,
+    pub proposal_id: Arc<str>,
     /// The action's digest.
     pub digest: ActionDigest,
     /// When it happened.
     pub at: Timestamp,
     /// The proposing agent, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<String>,
+    pub agent: Option<Arc<str>>,
     /// The tool called.
-    pub tool: String,
+    pub tool: Arc<str>,
     /// What happened.
     pub kind: AuditKind,
 }
@@ -65,15 +70,15 @@ pub enum AuditKind {
     /// An agent proposed an action.
     Proposed {
         /// The action.
-        action: Box<Action>,
+        action: Arc<Action>,
         /// What inspection derived.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        inspection: Option<Box<Inspection>>,
+        inspection: Option<Arc<Inspection>>,
     },
     /// The verifiers decided.
     Verified {
         /// Their verdict, with each verifier's part.
-        verdict: Box<Verdict>,
+        verdict: Arc<Verdict>,
     },
     /// A person was asked.
     ApprovalRequested {
@@ -90,7 +95,7 @@ pub enum AuditKind {
     /// A permit was handed out: the side effect may run once.
     Permitted {
         /// The permit's id.
-        permit_id: String,
+        permit_id: Arc<str>,
         /// When it expires.
         expires_at: Timestamp,
     },

@@ -15,26 +15,40 @@ use crate::approval::{
 use crate::store::{AuditEvent, AuditSink, FleetLimits, StoreError};
 use crate::time::Timestamp;
 
-/// An audit sink that keeps records in a vector. Can be told to fail, to test that nothing
-/// runs unrecorded.
+/// An audit sink that keeps records in memory, all of them or only the most recent. Can be
+/// told to fail, to test that nothing runs unrecorded.
 #[derive(Debug, Default)]
 pub struct MemoryAuditSink {
-    events: Mutex<Vec<AuditEvent>>,
+    events: Mutex<VecDeque<AuditEvent>>,
+    /// Keep at most this many records, dropping the oldest; `None` keeps all.
+    limit: Option<usize>,
     failing: AtomicBool,
 }
 
 impl MemoryAuditSink {
-    /// An empty sink.
+    /// An empty sink that keeps every record.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Every record so far.
+    /// An empty sink that keeps only the `limit` most recent records, for long-running
+    /// processes (a bounded tail of recent activity) and benchmarks.
+    pub fn keep_last(limit: usize) -> Self {
+        Self {
+            events: Mutex::new(VecDeque::with_capacity(limit)),
+            limit: Some(limit),
+            failing: AtomicBool::new(false),
+        }
+    }
+
+    /// Every record kept, oldest first.
     pub fn events(&self) -> Vec<AuditEvent> {
         self.events
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Makes every later `append` fail (or succeed again).
@@ -49,10 +63,17 @@ impl AuditSink for MemoryAuditSink {
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("memory sink set to fail".into()));
         }
-        self.events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(events);
+        let mut kept = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(limit) = self.limit {
+            let overflow = (kept.len() + events.len())
+                .saturating_sub(limit)
+                .min(kept.len());
+            kept.drain(..overflow);
+            let skip = events.len().saturating_sub(limit);
+            kept.extend(events[skip..].iter().cloned());
+        } else {
+            kept.extend(events.iter().cloned());
+        }
         Ok(())
     }
 }
@@ -303,5 +324,57 @@ impl FleetLimits for MemoryFleetLimits {
         } else {
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::Action;
+    use crate::store::{AuditKind, Outcome};
+
+    fn record(n: u64) -> AuditEvent {
+        let action = Action::new("Bash", serde_json::json!({ "n": n }));
+        AuditEvent {
+            proposal_id: format!("p{n}").into(),
+            digest: action.digest(),
+            at: Timestamp(n),
+            agent: None,
+            tool: "Bash".into(),
+            kind: AuditKind::Completed {
+                outcome: Outcome {
+                    success: true,
+                    error: None,
+                    duration_ms: 0,
+                },
+            },
+        }
+    }
+
+    fn ids(sink: &MemoryAuditSink) -> Vec<String> {
+        sink.events()
+            .iter()
+            .map(|e| e.proposal_id.to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn keep_last_drops_the_oldest_records_only() {
+        let sink = MemoryAuditSink::keep_last(3);
+        sink.append(&[record(1), record(2)]).await.unwrap();
+        assert_eq!(ids(&sink), ["p1", "p2"]);
+        sink.append(&[record(3), record(4)]).await.unwrap();
+        assert_eq!(ids(&sink), ["p2", "p3", "p4"]);
+        // A batch larger than the limit keeps its own tail.
+        sink.append(&[record(5), record(6), record(7), record(8)])
+            .await
+            .unwrap();
+        assert_eq!(ids(&sink), ["p6", "p7", "p8"]);
+
+        let all = MemoryAuditSink::new();
+        for n in 0..10 {
+            all.append(&[record(n)]).await.unwrap();
+        }
+        assert_eq!(all.events().len(), 10);
     }
 }

@@ -3,8 +3,8 @@
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use schemars::JsonSchema;
@@ -51,6 +51,17 @@ impl fmt::Display for Timestamp {
 /// randomly keyed hasher, mixed with the clock and the process id) and a counter, through a
 /// bijective mixer. Not a secret: never use it as a credential.
 pub fn new_id() -> String {
+    let digits = id_digits();
+    String::from_utf8_lossy(&digits).into_owned()
+}
+
+/// [`new_id`] as a shared string, in one allocation.
+pub fn new_shared_id() -> Arc<str> {
+    let digits = id_digits();
+    Arc::from(String::from_utf8_lossy(&digits))
+}
+
+fn id_digits() -> [u8; 32] {
     static KEY: OnceLock<(u64, u64)> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let (high_key, low_key) = *KEY.get_or_init(|| {
@@ -66,14 +77,14 @@ pub fn new_id() -> String {
         (high.finish(), low.finish())
     });
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut id = String::with_capacity(32);
-    for half in [mix(high_key ^ count), mix(low_key.wrapping_add(count))] {
-        for shift in (0..16).rev() {
-            let nibble = ((half >> (shift * 4)) & 0xf) as usize;
-            id.push(char::from(b"0123456789abcdef"[nibble]));
-        }
+    let mut digits = [0u8; 32];
+    let halves = [mix(high_key ^ count), mix(low_key.wrapping_add(count))];
+    for (i, digit) in digits.iter_mut().enumerate() {
+        let half = halves[i / 16];
+        let shift = 15 - (i % 16);
+        *digit = b"0123456789abcdef"[((half >> (shift * 4)) & 0xf) as usize];
     }
-    id
+    digits
 }
 
 /// SplitMix64's finaliser: a bijection on u64, so distinct counters give distinct ids.

@@ -18,8 +18,8 @@ use crate::verdict::{Decision, FailClosed, Verdict};
 /// An action prepared for verification: the action, its digest, and what inspection derived.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proposal {
-    /// The action as proposed.
-    pub action: Action,
+    /// The action as proposed, shared with the audit records.
+    pub action: Arc<Action>,
     /// The action's canonical digest.
     pub digest: ActionDigest,
     /// What inspection derived, when an inspector ran.
@@ -31,7 +31,7 @@ impl Proposal {
     pub fn new(action: Action) -> Self {
         let digest = action.digest();
         Self {
-            action,
+            action: Arc::new(action),
             digest,
             inspection: None,
         }
@@ -324,11 +324,11 @@ pub async fn verify_fail_closed(
             },
         ),
     };
-    let verdict = sanitize(verdict, on_failure);
-    match verdict.latency_us {
-        Some(_) => verdict,
-        None => verdict.with_latency(started.elapsed()),
+    let mut verdict = sanitize(verdict, on_failure);
+    if verdict.latency_us.is_none() {
+        verdict.latency_us = Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
     }
+    verdict
 }
 
 /// A verdict that claims a confidence outside 0..=1 (or NaN) is malformed; fail closed.

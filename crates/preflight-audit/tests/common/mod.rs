@@ -2,6 +2,7 @@
 //! record builders.
 #![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use preflight_audit::AuditStore;
@@ -115,20 +116,20 @@ pub fn action(agent: &str, tool: &str, n: u64) -> Action {
 /// The records of one proposal through the gate: proposed, verified, and permitted or refused.
 pub fn proposal_events(agent: &str, tool: &str, n: u64, decision: Decision) -> Vec<AuditEvent> {
     let action = action(agent, tool, n);
-    let proposal_id = new_id();
+    let proposal_id: Arc<str> = new_id().into();
     let at = Timestamp(1_700_000_000_000 + n * 1_000);
     let event = |kind: AuditKind| AuditEvent {
-        proposal_id: proposal_id.clone(),
+        proposal_id: Arc::clone(&proposal_id),
         digest: action.digest(),
         at,
-        agent: Some(agent.to_string()),
-        tool: tool.to_string(),
+        agent: Some(agent.into()),
+        tool: tool.into(),
         kind,
     };
     let verdict = rich_verdict(decision);
     let last = match decision {
         Decision::Allow => AuditKind::Permitted {
-            permit_id: new_id(),
+            permit_id: new_id().into(),
             expires_at: at.plus(Duration::from_secs(60)),
         },
         other => AuditKind::Refused {
@@ -138,11 +139,11 @@ pub fn proposal_events(agent: &str, tool: &str, n: u64, decision: Decision) -> V
     };
     vec![
         event(AuditKind::Proposed {
-            action: Box::new(action.clone()),
+            action: Arc::new(action.clone()),
             inspection: None,
         }),
         event(AuditKind::Verified {
-            verdict: Box::new(verdict),
+            verdict: Arc::new(verdict),
         }),
         event(last),
     ]
@@ -177,7 +178,7 @@ pub fn rich_verdict(decision: Decision) -> Verdict {
 pub fn outcome_event(agent: &str, success: bool) -> AuditEvent {
     let action = action(agent, "Bash", 0);
     AuditEvent {
-        proposal_id: new_id(),
+        proposal_id: new_id().into(),
         digest: action.digest(),
         at: Timestamp::now(),
         agent: Some(agent.into()),
