@@ -74,9 +74,12 @@ enum Backend {
 /// once so that a read inside the transaction can never go stale).
 macro_rules! on_pool {
     ($backend:expr, $pool:ident => $body:expr) => {
+        on_pool!(Backend: $backend, $pool => $body)
+    };
+    ($kind:ident: $backend:expr, $pool:ident => $body:expr) => {
         match $backend {
             #[cfg(feature = "sqlite")]
-            Backend::Sqlite($pool) => {
+            $kind::Sqlite($pool) => {
                 #[allow(dead_code)]
                 type Db = sqlx::Sqlite;
                 #[allow(dead_code)]
@@ -86,7 +89,7 @@ macro_rules! on_pool {
                 $body
             }
             #[cfg(feature = "postgres")]
-            Backend::Postgres($pool) => {
+            $kind::Postgres($pool) => {
                 #[allow(dead_code)]
                 type Db = sqlx::Postgres;
                 #[allow(dead_code)]
@@ -690,6 +693,9 @@ async fn writer(
     checkpoint_every: u64,
     max_batch: usize,
 ) {
+    // One connection, held: its page cache stays warm between batches, where a connection
+    // taken from the pool each time would have to reread what the previous one wrote.
+    let mut held: Option<Held> = None;
     while let Some(first) = jobs.recv().await {
         let mut count = first.records.len();
         let mut batch = vec![first];
@@ -702,7 +708,30 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        let result = write_batch(&backend, &batch, signing_key.as_ref(), checkpoint_every).await;
+        let result = match held.take() {
+            Some(connection) => Ok(connection),
+            None => Held::acquire(&backend).await,
+        };
+        let result = match result {
+            Ok(mut connection) => {
+                let written = write_batch(
+                    &mut connection,
+                    &batch,
+                    signing_key.as_ref(),
+                    checkpoint_every,
+                )
+                .await;
+                // After a failure the connection's state is unknown (SQLite may have rolled
+                // the transaction back under it): close it, and take a fresh one next time.
+                if written.is_ok() {
+                    held = Some(connection);
+                } else {
+                    connection.close().await;
+                }
+                written
+            }
+            Err(error) => Err(error),
+        };
         if let Err(error) = &result {
             tracing::error!(%error, records = count, "audit batch not committed");
         }
@@ -719,15 +748,47 @@ struct Chained<'a> {
     hash: Hash,
 }
 
+/// The writer's own connection.
+enum Held {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+impl Held {
+    async fn acquire(backend: &Backend) -> Result<Self, AuditError> {
+        Ok(match backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(pool) => Held::Sqlite(pool.acquire().await?),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(pool) => Held::Postgres(pool.acquire().await?),
+        })
+    }
+
+    async fn close(self) {
+        let closed = match self {
+            #[cfg(feature = "sqlite")]
+            Held::Sqlite(connection) => connection.close().await,
+            #[cfg(feature = "postgres")]
+            Held::Postgres(connection) => connection.close().await,
+        };
+        if let Err(error) = closed {
+            tracing::warn!(%error, "closing the audit writer's connection failed");
+        }
+    }
+}
+
 async fn write_batch(
-    backend: &Backend,
+    held: &mut Held,
     batch: &[Job],
     signing_key: Option<&SigningKey>,
     checkpoint_every: u64,
 ) -> Result<(), AuditError> {
+    use sqlx::Connection as _;
     let now = millis(Timestamp::now());
-    on_pool!(backend, pool => {
-        let mut tx = pool.begin_with(BEGIN).await?;
+    on_pool!(Held: held, connection => {
+        let mut tx = (**connection).begin_with(BEGIN).await?;
         // Locks the head row: writers in every process sharing the database take turns here.
         let (head_seq, head_hash): (i64, Vec<u8>) =
             sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
@@ -757,9 +818,13 @@ async fn write_batch(
         for size in chunk_sizes(chained.len()) {
             let (chunk, tail) = rest.split_at(size);
             rest = tail;
-            let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(
-                "INSERT INTO audit_records (seq, at_ms, proposal_id, digest, agent, tool, kind, \
-                 decision, body, prev_hash, hash) ",
+            // SQLite: a failed row rolls back the whole transaction, which is what the
+            // caller gets anyway, and spares SQLite a statement journal for every insert.
+            let insert = if IS_POSTGRES { "INSERT INTO" } else { "INSERT OR ROLLBACK INTO" };
+            let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(insert);
+            q.push(
+                " audit_records (seq, at_ms, proposal_id, digest, agent, tool, kind, decision, \
+                 body, prev_hash, hash) ",
             );
             q.push_values(chunk, |mut row, c| {
                 row.push_bind(c.seq)

@@ -48,6 +48,7 @@ conformance!(
     export_is_otel_json_lines,
     concurrent_appends_stay_whole_and_chained,
     gate_records_before_the_permit,
+    failed_batch_keeps_nothing_and_the_writer_recovers,
     edited_field_is_located,
     edited_column_is_located,
     deleted_record_is_located,
@@ -276,6 +277,22 @@ async fn gate_records_before_the_permit(db: &TestDb) {
     let last = store.tail(1).await.unwrap();
     assert_eq!(last[0].event.kind.type_name(), "refused");
     assert_eq!(last[0].decision, Some(Decision::Deny));
+}
+
+async fn failed_batch_keeps_nothing_and_the_writer_recovers(db: &TestDb) {
+    let store = open(db).await;
+    fill(&store, 4).await;
+    // Move the head back: the next batch's first sequence number is taken, so its insert fails.
+    exec(&db.url, "UPDATE audit_head SET seq = 6 WHERE id = 1").await;
+    let events = proposal_events("infra-bot", "Bash", 100, Decision::Allow);
+    let error = store.append(&events).await.unwrap_err();
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error}");
+    assert_eq!(store.query(&Filter::new()).await.unwrap().len(), 12);
+    // Put the head back: the writer takes a fresh connection and commits again.
+    exec(&db.url, "UPDATE audit_head SET seq = 12 WHERE id = 1").await;
+    store.append(&events).await.unwrap();
+    assert_eq!(store.query(&Filter::new()).await.unwrap().len(), 15);
+    assert!(store.verify().await.unwrap().is_intact());
 }
 
 async fn edited_field_is_located(db: &TestDb) {

@@ -375,7 +375,16 @@ pub struct ActionDigest(pub [u8; 32]);
 impl ActionDigest {
     /// The digest as 64 lowercase hex digits.
     pub fn to_hex(&self) -> String {
-        self.to_string()
+        String::from_utf8_lossy(&self.hex_digits()).into_owned()
+    }
+
+    fn hex_digits(&self) -> [u8; 64] {
+        let mut digits = [0u8; 64];
+        for (pair, byte) in digits.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = b"0123456789abcdef"[usize::from(byte >> 4)];
+            pair[1] = b"0123456789abcdef"[usize::from(byte & 0xf)];
+        }
+        digits
     }
 
     /// Parses 64 hex digits.
@@ -393,10 +402,7 @@ impl ActionDigest {
 
 impl fmt::Display for ActionDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        f.write_str(&String::from_utf8_lossy(&self.hex_digits()))
     }
 }
 
@@ -408,7 +414,7 @@ impl fmt::Debug for ActionDigest {
 
 impl Serialize for ActionDigest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_string())
+        serializer.serialize_str(&String::from_utf8_lossy(&self.hex_digits()))
     }
 }
 
