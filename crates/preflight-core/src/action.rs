@@ -375,7 +375,7 @@ pub struct ActionDigest(pub [u8; 32]);
 impl ActionDigest {
     /// The digest as 64 lowercase hex digits.
     pub fn to_hex(&self) -> String {
-        String::from_utf8_lossy(&self.hex_digits()).into_owned()
+        crate::time::ascii_text(&self.hex_digits()).into_owned()
     }
 
     fn hex_digits(&self) -> [u8; 64] {
@@ -402,7 +402,7 @@ impl ActionDigest {
 
 impl fmt::Display for ActionDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&String::from_utf8_lossy(&self.hex_digits()))
+        f.write_str(&crate::time::ascii_text(&self.hex_digits()))
     }
 }
 
@@ -414,7 +414,7 @@ impl fmt::Debug for ActionDigest {
 
 impl Serialize for ActionDigest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&String::from_utf8_lossy(&self.hex_digits()))
+        serializer.serialize_str(&crate::time::ascii_text(&self.hex_digits()))
     }
 }
 

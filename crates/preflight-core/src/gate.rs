@@ -52,7 +52,49 @@ struct Issued {
 /// Permits issued and not yet used. Entries leave on use; expired ones are swept on issue.
 #[derive(Debug, Default)]
 struct Ledger {
-    issued: Mutex<HashMap<Arc<str>, Issued>>,
+    issued: Mutex<HashMap<Arc<str>, Issued, BuildIdHasher>>,
+}
+
+/// Hashes permit ids. The keys are random ids this gate issued, so no caller can choose them
+/// to collide, and a redeemer's guess only costs a lookup: a keyed hash buys nothing here.
+#[derive(Debug, Default, Clone, Copy)]
+struct BuildIdHasher;
+
+impl std::hash::BuildHasher for BuildIdHasher {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+/// Folds eight bytes at a time with a multiply and a rotate.
+#[derive(Debug)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.mix(u64::from_le_bytes(tail) ^ (bytes.len() as u64));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl IdHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0 ^ word)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
 }
 
 impl Ledger {
@@ -525,7 +567,14 @@ impl Gate {
     ) -> impl Future<Output = Result<Checked, GateError>> + Send + '_ {
         // Prepared before the future exists, and the future kept small: an `async fn` would
         // carry the action in its state twice, and that state is copied on every move.
-        let prepared = self.prepare(action);
+        self.check_prepared(self.prepare(action))
+    }
+
+    fn check_prepared(
+        &self,
+        prepared: Result<Prepared, GateError>,
+    ) -> tracing::instrument::Instrumented<impl Future<Output = Result<Checked, GateError>> + '_>
+    {
         let span = match &prepared {
             Ok(prepared) => prepared.span.clone(),
             Err(_) => tracing::Span::none(),
@@ -555,13 +604,19 @@ impl Gate {
         let inner = &*self.inner;
         let Prepared { proposal, span } = prepared?;
         let proposal_id = new_shared_id();
-        span.record("proposal_id", &*proposal_id);
+        // Recording into a span nobody listens to still costs (tracing's `log` bridge).
+        let listened = !span.is_disabled();
+        if listened {
+            span.record("proposal_id", &*proposal_id);
+        }
 
         let verdict = self.verdict_for(&proposal).await;
-        span.record("decision", verdict.decision.as_str());
-        span.record("verifier", verdict.verifier.as_str());
-        if let Some(latency_us) = verdict.latency_us {
-            span.record("latency_us", latency_us);
+        if listened {
+            span.record("decision", verdict.decision.as_str());
+            span.record("verifier", verdict.verifier.as_str());
+            if let Some(latency_us) = verdict.latency_us {
+                span.record("latency_us", latency_us);
+            }
         }
         drop(span);
 
@@ -576,7 +631,9 @@ impl Gate {
         let (checked, events) = pending.conclude(inner);
 
         // The decision is durable before the permit exists for the caller.
-        inner.audit.append(&events).await?;
+        // Through the trait object itself: the forwarding impl for `Box` would box the call's
+        // future a second time.
+        inner.audit.as_ref().append(&events).await?;
         if let Some(permit) = &checked.permit {
             inner.ledger.issue(
                 Arc::clone(&permit.id),
@@ -615,6 +672,7 @@ impl Gate {
         // The request is on record before anyone is asked.
         inner
             .audit
+            .as_ref()
             .append(&std::mem::take(&mut pending.events))
             .await?;
         let answer = ask(approver, &request, inner.approval_ttl).await;
@@ -655,9 +713,24 @@ impl Gate {
     /// Verifies `action` and, when allowed, runs `side_effect` with the permit, then records
     /// its outcome. The side effect never runs when the action is refused or the decision
     /// could not be recorded.
-    pub async fn run<F, Fut, T, E>(
-        &self,
+    pub fn run<'a, F, Fut, T, E>(
+        &'a self,
         action: Action,
+        side_effect: F,
+    ) -> impl Future<Output = Result<Gated<T, E>, GateError>> + 'a
+    where
+        F: FnOnce(Permit) -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a,
+        T: 'a,
+        E: fmt::Display + 'a,
+    {
+        // Prepared here, so the action is not also carried in this future's state.
+        self.run_prepared(self.prepare(action), side_effect)
+    }
+
+    async fn run_prepared<F, Fut, T, E>(
+        &self,
+        prepared: Result<Prepared, GateError>,
         side_effect: F,
     ) -> Result<Gated<T, E>, GateError>
     where
@@ -665,7 +738,7 @@ impl Gate {
         Fut: Future<Output = Result<T, E>>,
         E: fmt::Display,
     {
-        let mut checked = self.check(action).await?;
+        let mut checked = self.check_prepared(prepared).await?;
         let Some(permit) = checked.permit.take() else {
             return Ok(Gated::Refused(Box::new(checked)));
         };
@@ -704,7 +777,7 @@ impl Gate {
             tool: Arc::clone(&checked.tool),
             kind: AuditKind::Completed { outcome },
         };
-        self.inner.audit.append(&[event]).await
+        self.inner.audit.as_ref().append(&[event]).await
     }
 
     /// Redeems a permit known only by its id (for permits handed across a process boundary).

@@ -51,14 +51,20 @@ impl fmt::Display for Timestamp {
 /// randomly keyed hasher, mixed with the clock and the process id) and a counter, through a
 /// bijective mixer. Not a secret: never use it as a credential.
 pub fn new_id() -> String {
-    let digits = id_digits();
-    String::from_utf8_lossy(&digits).into_owned()
+    ascii_text(&id_digits()).into_owned()
 }
 
 /// [`new_id`] as a shared string, in one allocation.
 pub fn new_shared_id() -> Arc<str> {
-    let digits = id_digits();
-    Arc::from(String::from_utf8_lossy(&digits))
+    Arc::from(ascii_text(&id_digits()))
+}
+
+/// Bytes known to be ASCII (hex digits) as text, through the standard library's fast check.
+pub(crate) fn ascii_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 fn id_digits() -> [u8; 32] {
@@ -79,10 +85,14 @@ fn id_digits() -> [u8; 32] {
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut digits = [0u8; 32];
     let halves = [mix(high_key ^ count), mix(low_key.wrapping_add(count))];
-    for (i, digit) in digits.iter_mut().enumerate() {
-        let half = halves[i / 16];
-        let shift = 15 - (i % 16);
-        *digit = b"0123456789abcdef"[((half >> (shift * 4)) & 0xf) as usize];
+    for (chunk, half) in digits.chunks_exact_mut(16).zip(halves) {
+        for (digit, nibble) in chunk.iter_mut().zip(
+            half.to_be_bytes()
+                .into_iter()
+                .flat_map(|b| [b >> 4, b & 0xf]),
+        ) {
+            *digit = b"0123456789abcdef"[usize::from(nibble)];
+        }
     }
     digits
 }
