@@ -14,11 +14,14 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 
-/// Keeps every span's name and fields, as text.
+/// A span's name and its fields, as text.
+type Recorded = (String, BTreeMap<String, String>);
+
+/// Keeps every span's name and fields.
 #[derive(Default)]
 struct Spans {
     next: AtomicU64,
-    spans: Arc<Mutex<BTreeMap<u64, (String, BTreeMap<String, String>)>>>,
+    spans: Arc<Mutex<BTreeMap<u64, Recorded>>>,
 }
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
