@@ -638,7 +638,11 @@ async fn connect(url: &str, max_connections: u32) -> Result<Backend, AuditError>
                 // A larger page cache and memory-mapped reads keep index inserts off the
                 // system-call path as the trail grows.
                 .pragma("cache_size", "-65536")
-                .pragma("mmap_size", "268435456");
+                .pragma("mmap_size", "268435456")
+                // The writer has the WAL checkpointed from another connection, off the commit
+                // path (see `WalCheckpoints`): an automatic checkpoint would hold up the commit
+                // that triggers it, and every agent waiting on that batch.
+                .pragma("wal_autocheckpoint", "0");
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 .connect_with(options)
@@ -696,6 +700,7 @@ async fn writer(
     // One connection, held: its page cache stays warm between batches, where a connection
     // taken from the pool each time would have to reread what the previous one wrote.
     let mut held: Option<Held> = None;
+    let checkpoints = WalCheckpoints::default();
     while let Some(first) = jobs.recv().await {
         let mut count = first.records.len();
         let mut batch = vec![first];
@@ -725,6 +730,7 @@ async fn writer(
                 // the transaction back under it): close it, and take a fresh one next time.
                 if written.is_ok() {
                     held = Some(connection);
+                    checkpoints.after_commit(&backend);
                 } else {
                     connection.close().await;
                 }
@@ -746,6 +752,53 @@ struct Chained<'a> {
     record: &'a Prepared,
     prev: Hash,
     hash: Hash,
+}
+
+/// Copies a SQLite WAL back into the database from a pool connection in the background, every
+/// few commits, so that the WAL stays small while no commit waits for it. A passive checkpoint
+/// never blocks the writer; one runs at a time.
+#[derive(Default)]
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+struct WalCheckpoints {
+    commits: std::sync::atomic::AtomicU64,
+    running: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl WalCheckpoints {
+    /// Commits between checkpoints: a commit adds tens of pages, so the WAL stays near the
+    /// 1 000 pages SQLite's own automatic checkpoint keeps it at.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    const EVERY: u64 = 16;
+
+    fn after_commit(&self, backend: &Backend) {
+        #[cfg(feature = "sqlite")]
+        #[allow(irrefutable_let_patterns)]
+        if let Backend::Sqlite(pool) = backend {
+            self.start(pool);
+        }
+        #[cfg(not(feature = "sqlite"))]
+        let _ = backend;
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn start(&self, pool: &sqlx::SqlitePool) {
+        use std::sync::atomic::Ordering;
+        let commits = self.commits.fetch_add(1, Ordering::Relaxed) + 1;
+        if commits % Self::EVERY != 0 || self.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = pool.clone();
+        let running = Arc::clone(&self.running);
+        tokio::spawn(async move {
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(%error, "WAL checkpoint failed; the next one retries");
+            }
+            running.store(false, Ordering::Release);
+        });
+    }
 }
 
 /// The writer's own connection.
