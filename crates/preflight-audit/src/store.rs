@@ -683,6 +683,9 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 // ---------------------------------------------------------------------------------------------
 // Group commit
 
+/// At most this many yields while the writer waits for more appends before a commit.
+const GATHER_YIELDS: usize = 8;
+
 struct Job {
     records: Vec<Prepared>,
     done: oneshot::Sender<Result<(), AuditError>>,
@@ -702,6 +705,18 @@ async fn writer(
     let mut held: Option<Held> = None;
     let checkpoints = WalCheckpoints::default();
     while let Some(first) = jobs.recv().await {
+        // The appenders the last commit answered are about to send their next records: let
+        // them (a few yields, not a timer, and only while more keep arriving), rather than
+        // commit the first few now and leave the rest waiting a whole batch.
+        let mut waiting = jobs.len();
+        for _ in 0..GATHER_YIELDS {
+            tokio::task::yield_now().await;
+            let now = jobs.len();
+            if now == waiting {
+                break;
+            }
+            waiting = now;
+        }
         let mut count = first.records.len();
         let mut batch = vec![first];
         while count < max_batch {
