@@ -327,6 +327,91 @@ impl FleetLimits for MemoryFleetLimits {
     }
 }
 
+/// A `tracing` subscriber that keeps every span's name and fields, as text, to check what a
+/// verification records. Cloning it shares what it keeps, so a test can hand one clone to
+/// `tracing::subscriber::with_default` and read the spans through another.
+#[derive(Debug, Default, Clone)]
+pub struct SpanRecorder {
+    inner: std::sync::Arc<RecordedSpans>,
+}
+
+#[derive(Debug, Default)]
+struct RecordedSpans {
+    next: std::sync::atomic::AtomicU64,
+    spans: Mutex<std::collections::BTreeMap<u64, RecordedSpan>>,
+}
+
+/// One span as recorded: its name, and each field's value as text (strings as they are,
+/// anything else as `Debug` prints it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordedSpan {
+    /// The span's name.
+    pub name: String,
+    /// Its fields, from its creation and every later `record`.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+impl SpanRecorder {
+    /// A recorder that has seen nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The spans named `name`, in the order they were created.
+    pub fn named(&self, name: &str) -> Vec<RecordedSpan> {
+        self.inner
+            .spans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|span| span.name == name)
+            .cloned()
+            .collect()
+    }
+}
+
+struct FieldText<'a>(&'a mut std::collections::BTreeMap<String, String>);
+
+impl tracing::field::Visit for FieldText<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_string(), value.to_string());
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
+    }
+}
+
+impl tracing::Subscriber for SpanRecorder {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, attributes: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let id = self.inner.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut span = RecordedSpan {
+            name: attributes.metadata().name().to_string(),
+            fields: std::collections::BTreeMap::new(),
+        };
+        attributes.record(&mut FieldText(&mut span.fields));
+        self.inner
+            .spans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, span);
+        tracing::span::Id::from_u64(id)
+    }
+    fn record(&self, span: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut spans = self.inner.spans.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(span) = spans.get_mut(&span.into_u64()) {
+            values.record(&mut FieldText(&mut span.fields));
+        }
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
