@@ -703,7 +703,7 @@ async fn writer(
     // One connection, held: its page cache stays warm between batches, where a connection
     // taken from the pool each time would have to reread what the previous one wrote.
     let mut held: Option<Held> = None;
-    let checkpoints = WalCheckpoints::default();
+    let mut checkpoints = WalCheckpoints::default();
     while let Some(first) = jobs.recv().await {
         // The appenders the last commit answered are about to send their next records: let
         // them (a few yields, not a timer, and only while more keep arriving), rather than
@@ -728,11 +728,11 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        let result = match held.take() {
+        let connection = match held.take() {
             Some(connection) => Ok(connection),
             None => Held::acquire(&backend).await,
         };
-        let result = match result {
+        let result = match connection {
             Ok(mut connection) => {
                 let written = write_batch(
                     &mut connection,
@@ -775,7 +775,7 @@ struct Chained<'a> {
 #[derive(Default)]
 #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 struct WalCheckpoints {
-    commits: std::sync::atomic::AtomicU64,
+    commits: u64,
     running: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -785,7 +785,7 @@ impl WalCheckpoints {
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     const EVERY: u64 = 16;
 
-    fn after_commit(&self, backend: &Backend) {
+    fn after_commit(&mut self, backend: &Backend) {
         #[cfg(feature = "sqlite")]
         #[allow(irrefutable_let_patterns)]
         if let Backend::Sqlite(pool) = backend {
@@ -796,10 +796,10 @@ impl WalCheckpoints {
     }
 
     #[cfg(feature = "sqlite")]
-    fn start(&self, pool: &sqlx::SqlitePool) {
+    fn start(&mut self, pool: &sqlx::SqlitePool) {
         use std::sync::atomic::Ordering;
-        let commits = self.commits.fetch_add(1, Ordering::Relaxed) + 1;
-        if commits % Self::EVERY != 0 || self.running.swap(true, Ordering::AcqRel) {
+        self.commits += 1;
+        if self.commits % Self::EVERY != 0 || self.running.swap(true, Ordering::AcqRel) {
             return;
         }
         let pool = pool.clone();
