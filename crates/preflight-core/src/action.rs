@@ -380,10 +380,7 @@ impl ActionDigest {
 
     fn hex_digits(&self) -> [u8; 64] {
         let mut digits = [0u8; 64];
-        for (pair, byte) in digits.chunks_exact_mut(2).zip(self.0) {
-            pair[0] = b"0123456789abcdef"[usize::from(byte >> 4)];
-            pair[1] = b"0123456789abcdef"[usize::from(byte & 0xf)];
-        }
+        crate::time::write_hex(&self.0, &mut digits);
         digits
     }
 

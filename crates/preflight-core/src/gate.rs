@@ -206,9 +206,9 @@ impl Permit {
 }
 
 /// What the gate decided about one action.
-#[derive(Debug)]
 ///
 /// The strings, the inspection and the verdict are shared with the audit records.
+#[derive(Debug)]
 pub struct Checked {
     /// The proposal's id: the key of its audit records.
     pub proposal_id: Arc<str>,
@@ -465,18 +465,18 @@ impl Pending {
                 ),
             },
         };
+        // An approval may have taken minutes: then the decision, and a permit's life, start now.
+        let decided_at = if approval.is_some() {
+            Timestamp::now()
+        } else {
+            verified_at
+        };
         let permit = if decision == Decision::Allow {
-            // An approval may have taken minutes: the permit's life starts now.
-            let issued_at = if approval.is_some() {
-                Timestamp::now()
-            } else {
-                verified_at
-            };
             let permit = Permit {
                 id: new_shared_id(),
                 proposal_id: Arc::clone(&trail.proposal_id),
                 digest: trail.digest,
-                expires_at: issued_at.plus(inner.permit_ttl),
+                expires_at: decided_at.plus(inner.permit_ttl),
                 ledger: Arc::clone(&inner.ledger),
                 detached: false,
             };
@@ -485,7 +485,7 @@ impl Pending {
                     permit_id: Arc::clone(&permit.id),
                     expires_at: permit.expires_at,
                 },
-                issued_at,
+                decided_at,
             ));
             Some(permit)
         } else {
@@ -494,7 +494,7 @@ impl Pending {
                     decision,
                     message: message.clone(),
                 },
-                Timestamp::now(),
+                decided_at,
             ));
             None
         };

@@ -83,18 +83,20 @@ fn id_digits() -> [u8; 32] {
         (high.finish(), low.finish())
     });
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&mix(high_key ^ count).to_be_bytes());
+    bytes[8..].copy_from_slice(&mix(low_key.wrapping_add(count)).to_be_bytes());
     let mut digits = [0u8; 32];
-    let halves = [mix(high_key ^ count), mix(low_key.wrapping_add(count))];
-    for (chunk, half) in digits.chunks_exact_mut(16).zip(halves) {
-        for (digit, nibble) in chunk.iter_mut().zip(
-            half.to_be_bytes()
-                .into_iter()
-                .flat_map(|b| [b >> 4, b & 0xf]),
-        ) {
-            *digit = b"0123456789abcdef"[usize::from(nibble)];
-        }
-    }
+    write_hex(&bytes, &mut digits);
     digits
+}
+
+/// Writes `bytes` as lowercase hex digits into `digits`, two per byte.
+pub(crate) fn write_hex(bytes: &[u8], digits: &mut [u8]) {
+    for (pair, byte) in digits.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = b"0123456789abcdef"[usize::from(byte >> 4)];
+        pair[1] = b"0123456789abcdef"[usize::from(byte & 0xf)];
+    }
 }
 
 /// SplitMix64's finaliser: a bijection on u64, so distinct counters give distinct ids.
