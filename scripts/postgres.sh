@@ -99,6 +99,15 @@ if [ "$exists" != "1" ]; then
         "CREATE DATABASE $db" >&2
 fi
 
+# Every test and benchmark creates its own database (pf_...). Those left by earlier runs are
+# dropped here, so the cluster does not grow run after run; one still in use refuses and stays.
+leftovers="$(as_postgres "$bin/psql" -h 127.0.0.1 -p "$port" -U "$user" -d postgres -tAc \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'pf\\_%'")"
+for name in $leftovers; do
+    as_postgres "$bin/psql" -h 127.0.0.1 -p "$port" -U "$user" -d postgres -qc \
+        "DROP DATABASE IF EXISTS \"$name\"" >/dev/null 2>&1 || true
+done
+
 echo "postgres://$user@127.0.0.1:$port/$db"
 )
 
