@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod error;
+mod keys;
 mod record;
 mod store;
 mod verify;

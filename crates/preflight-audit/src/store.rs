@@ -11,9 +11,10 @@ use preflight_core::{
     AuditSink, FleetLimits, QueueChange, QueuedApproval, StoreError, Timestamp,
 };
 use sqlx::QueryBuilder;
-use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 
 use crate::error::AuditError;
+use crate::keys::{key_indexer, key_of};
 use crate::record::{
     Filter, GENESIS, Hash, Prepared, StoredRecord, chain_hash, checkpoint_message, to_hash, to_hex,
 };
@@ -62,16 +63,17 @@ pub enum BackendKind {
 }
 
 #[derive(Clone)]
-enum Backend {
+pub(crate) enum Backend {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqlitePool),
     #[cfg(feature = "postgres")]
     Postgres(sqlx::PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the backend's pool, `Db` to its database type and
+/// Runs `$body` with `$pool` bound to the backend's pool, `Db` to its database type,
 /// `BEGIN` to the statement that opens a writing transaction (SQLite takes the write lock at
-/// once so that a read inside the transaction can never go stale).
+/// once so that a read inside the transaction can never go stale), and `KEYS` and
+/// `KEYS_STATE` to the key index's tables (see `keys`).
 macro_rules! on_pool {
     ($backend:expr, $pool:ident => $body:expr) => {
         on_pool!(Backend: $backend, $pool => $body)
@@ -86,6 +88,10 @@ macro_rules! on_pool {
                 const BEGIN: &str = "BEGIN IMMEDIATE";
                 #[allow(dead_code)]
                 const IS_POSTGRES: bool = false;
+                #[allow(dead_code)]
+                const KEYS: &str = "keys.audit_keys";
+                #[allow(dead_code)]
+                const KEYS_STATE: &str = "keys.audit_keys_state";
                 $body
             }
             #[cfg(feature = "postgres")]
@@ -96,11 +102,16 @@ macro_rules! on_pool {
                 const BEGIN: &str = "BEGIN";
                 #[allow(dead_code)]
                 const IS_POSTGRES: bool = true;
+                #[allow(dead_code)]
+                const KEYS: &str = "audit_keys";
+                #[allow(dead_code)]
+                const KEYS_STATE: &str = "audit_keys_state";
                 $body
             }
         }
     };
 }
+pub(crate) use on_pool;
 
 /// Builds an [`AuditStore`]: the URL, and optionally a signing key for checkpoints.
 pub struct AuditStoreBuilder {
@@ -162,8 +173,9 @@ impl AuditStoreBuilder {
     /// Connects (creating a SQLite file when missing), brings the schema up to date and starts
     /// the background writer. Must be called within a Tokio runtime.
     pub async fn build(self) -> Result<AuditStore, AuditError> {
-        let backend = connect(&self.url, self.max_connections).await?;
+        let (backend, keyed) = connect(&self.url, self.max_connections).await?;
         let (writer_tx, writer_rx) = mpsc::channel::<Job>(8_192);
+        let (commits_tx, commits_rx) = watch::channel(0i64);
         let (changes, _) = broadcast::channel(1_024);
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let poke = Arc::new(Notify::new());
@@ -171,10 +183,12 @@ impl AuditStoreBuilder {
         tokio::spawn(writer(
             backend.clone(),
             writer_rx,
+            commits_tx,
             self.signing_key,
             self.checkpoint_every,
             self.max_batch,
         ));
+        tokio::spawn(key_indexer(keyed.clone(), commits_rx));
         start_change_feed(
             &backend,
             changes.clone(),
@@ -186,6 +200,7 @@ impl AuditStoreBuilder {
         Ok(AuditStore {
             inner: Arc::new(Inner {
                 backend,
+                keyed,
                 writer: writer_tx,
                 changes,
                 poke,
@@ -199,6 +214,8 @@ impl AuditStoreBuilder {
 
 struct Inner {
     backend: Backend,
+    /// Connections that see the key index (on SQLite, with its file attached).
+    keyed: Backend,
     writer: mpsc::Sender<Job>,
     changes: broadcast::Sender<QueueChange>,
     poke: Arc<Notify>,
@@ -374,43 +391,66 @@ impl AuditStore {
     }
 
     /// The records passing `filter`, oldest first.
+    ///
+    /// A filter naming an agent, a tool or a decision looks it up in the key index as far as
+    /// the index goes, and scans the records committed since (see the crate docs).
     pub async fn query(&self, filter: &Filter) -> Result<Vec<StoredRecord>, AuditError> {
-        let rows: Vec<RawRow> = on_pool!(&self.inner.backend, pool => {
-            let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(
-                "SELECT seq, at_ms, proposal_id, digest, agent, tool, kind, decision, body, \
-                 prev_hash, hash FROM audit_records WHERE 1 = 1",
-            );
-            if let Some(agent) = &filter.agent {
-                q.push(" AND agent = ").push_bind(agent.clone());
+        let limit = filter.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
+        let Some((field, value)) = key_of(filter) else {
+            let rows: Vec<RawRow> = on_pool!(&self.inner.backend, pool => {
+                let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(SELECT_RECORDS);
+                q.push(" FROM audit_records r WHERE 1 = 1");
+                push_filters(&mut q, filter);
+                q.push(" ORDER BY r.seq");
+                if let Some(limit) = limit {
+                    q.push(" LIMIT ").push_bind(limit);
+                }
+                q.build_query_as().fetch_all(pool).await?
+            });
+            return rows.iter().map(to_record).collect();
+        };
+        let rows: Vec<RawRow> = on_pool!(&self.inner.keyed, pool => {
+            let mut connection = pool.acquire().await?;
+            // Keys up to `keyed` are complete and never change; the records after it are
+            // scanned. Both parts are bounded by it, so no snapshot needs to span them.
+            let keyed: i64 =
+                sqlx::query_scalar(&format!("SELECT keyed FROM {KEYS_STATE} WHERE id = 1"))
+                    .fetch_one(&mut *connection)
+                    .await?;
+            let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(SELECT_RECORDS);
+            q.push(format_args!(" FROM {KEYS} k JOIN audit_records r ON r.seq = k.seq"));
+            q.push(" WHERE k.field = ").push_bind(field.code());
+            q.push(" AND k.value = ").push_bind(value);
+            q.push(" AND k.seq <= ").push_bind(keyed);
+            // The record itself is tested too: an index that does not match the trail can
+            // leave records out, never let others in.
+            push_filters(&mut q, filter);
+            q.push(" ORDER BY k.seq");
+            if let Some(limit) = limit {
+                q.push(" LIMIT ").push_bind(limit);
             }
-            if let Some(tool) = &filter.tool {
-                q.push(" AND tool = ").push_bind(tool.clone());
+            let mut rows: Vec<RawRow> = q.build_query_as().fetch_all(&mut *connection).await?;
+            let left = limit.map(|limit| limit - i64::try_from(rows.len()).unwrap_or(i64::MAX));
+            if left.is_none_or(|left| left > 0) {
+                let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(SELECT_RECORDS);
+                q.push(" FROM audit_records r WHERE r.seq > ").push_bind(keyed);
+                push_filters(&mut q, filter);
+                q.push(" ORDER BY r.seq");
+                if let Some(left) = left {
+                    q.push(" LIMIT ").push_bind(left);
+                }
+                rows.extend(q.build_query_as::<RawRow>().fetch_all(&mut *connection).await?);
             }
-            if let Some(decision) = filter.decision {
-                q.push(" AND decision = ").push_bind(decision.as_str());
-            }
-            if let Some(kind) = &filter.kind {
-                q.push(" AND kind = ").push_bind(kind.clone());
-            }
-            if let Some(proposal) = &filter.proposal_id {
-                q.push(" AND proposal_id = ").push_bind(proposal.clone());
-            }
-            if let Some(since) = filter.since {
-                q.push(" AND at_ms >= ").push_bind(millis(since));
-            }
-            if let Some(until) = filter.until {
-                q.push(" AND at_ms < ").push_bind(millis(until));
-            }
-            if let Some(after) = filter.after_seq {
-                q.push(" AND seq > ").push_bind(i64::try_from(after).unwrap_or(i64::MAX));
-            }
-            q.push(" ORDER BY seq");
-            if let Some(limit) = filter.limit {
-                q.push(" LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
-            }
-            q.build_query_as().fetch_all(pool).await?
+            rows
         });
         rows.iter().map(to_record).collect()
+    }
+
+    /// Brings the key index up to date now (a background task otherwise does so within
+    /// moments of each commit); returns the sequence number it covers.
+    pub async fn index_keys(&self) -> Result<u64, AuditError> {
+        let keyed = crate::keys::catch_up(&self.inner.keyed).await?;
+        Ok(u64::try_from(keyed).unwrap_or(0))
     }
 
     /// Writes the records passing `filter` to `writer` as JSON Lines, one OpenTelemetry-style
@@ -569,6 +609,44 @@ fn check_head(
     None
 }
 
+/// The columns of a record, from `audit_records` as `r`.
+const SELECT_RECORDS: &str = "SELECT r.seq, r.at_ms, r.proposal_id, r.digest, r.agent, r.tool, \
+     r.kind, r.decision, r.body, r.prev_hash, r.hash";
+
+/// Adds `filter`'s conditions on `audit_records` as `r` (the same test as [`Filter::matches`]).
+fn push_filters<'a, Db: sqlx::Database>(q: &mut QueryBuilder<'a, Db>, filter: &'a Filter)
+where
+    String: sqlx::Encode<'a, Db> + sqlx::Type<Db>,
+    &'a str: sqlx::Encode<'a, Db> + sqlx::Type<Db>,
+    i64: sqlx::Encode<'a, Db> + sqlx::Type<Db>,
+{
+    if let Some(agent) = &filter.agent {
+        q.push(" AND r.agent = ").push_bind(agent.as_str());
+    }
+    if let Some(tool) = &filter.tool {
+        q.push(" AND r.tool = ").push_bind(tool.as_str());
+    }
+    if let Some(decision) = filter.decision {
+        q.push(" AND r.decision = ").push_bind(decision.as_str());
+    }
+    if let Some(kind) = &filter.kind {
+        q.push(" AND r.kind = ").push_bind(kind.as_str());
+    }
+    if let Some(proposal) = &filter.proposal_id {
+        q.push(" AND r.proposal_id = ").push_bind(proposal.as_str());
+    }
+    if let Some(since) = filter.since {
+        q.push(" AND r.at_ms >= ").push_bind(millis(since));
+    }
+    if let Some(until) = filter.until {
+        q.push(" AND r.at_ms < ").push_bind(millis(until));
+    }
+    if let Some(after) = filter.after_seq {
+        q.push(" AND r.seq > ")
+            .push_bind(i64::try_from(after).unwrap_or(i64::MAX));
+    }
+}
+
 fn to_record(row: &RawRow) -> Result<StoredRecord, AuditError> {
     let unreadable = |message: String| AuditError::Unreadable {
         row: row.seq.to_string(),
@@ -611,7 +689,9 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn connect(url: &str, max_connections: u32) -> Result<Backend, AuditError> {
+/// Connects to the database at `url`: the pool for everything, and the connections that see
+/// the key index (on SQLite a pool of its own, with the keys file attached).
+async fn connect(url: &str, max_connections: u32) -> Result<(Backend, Backend), AuditError> {
     let invalid = |message: String| AuditError::InvalidUrl {
         url: redact(url),
         message,
@@ -643,12 +723,37 @@ async fn connect(url: &str, max_connections: u32) -> Result<Backend, AuditError>
                 // path (see `WalCheckpoints`): an automatic checkpoint would hold up the commit
                 // that triggers it, and every agent waiting on that batch.
                 .pragma("wal_autocheckpoint", "0");
+            let keys_file = format!("{}-keys", options.get_filename().display());
+            // These connections write only the keys file, which may checkpoint itself.
+            let keyed_options = options.clone().pragma("wal_autocheckpoint", "1000");
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 .connect_with(options)
                 .await?;
             SQLITE_MIGRATOR.run(&pool).await?;
-            return Ok(Backend::Sqlite(pool));
+            let keyed = SqlitePoolOptions::new()
+                .max_connections(max_connections.clamp(1, 4))
+                .after_connect(move |connection, _| {
+                    let keys_file = keys_file.clone();
+                    Box::pin(async move {
+                        sqlx::query("ATTACH DATABASE $1 AS keys")
+                            .bind(keys_file)
+                            .execute(&mut *connection)
+                            .await?;
+                        // Derived data, rebuilt from the trail: a power cut may cost its last
+                        // rounds, which the next round redoes.
+                        sqlx::query("PRAGMA keys.synchronous = NORMAL")
+                            .execute(&mut *connection)
+                            .await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(keyed_options)
+                .await?;
+            sqlx::raw_sql(crate::keys::SQLITE_KEYS_SCHEMA)
+                .execute(&keyed)
+                .await?;
+            return Ok((Backend::Sqlite(pool), Backend::Sqlite(keyed)));
         }
         #[cfg(not(feature = "sqlite"))]
         return Err(AuditError::BackendDisabled("sqlite".into()));
@@ -664,7 +769,7 @@ async fn connect(url: &str, max_connections: u32) -> Result<Backend, AuditError>
                 .connect_with(options)
                 .await?;
             POSTGRES_MIGRATOR.run(&pool).await?;
-            return Ok(Backend::Postgres(pool));
+            return Ok((Backend::Postgres(pool.clone()), Backend::Postgres(pool)));
         }
         #[cfg(not(feature = "postgres"))]
         return Err(AuditError::BackendDisabled("postgres".into()));
@@ -696,6 +801,7 @@ struct Job {
 async fn writer(
     backend: Backend,
     mut jobs: mpsc::Receiver<Job>,
+    commits: watch::Sender<i64>,
     signing_key: Option<SigningKey>,
     checkpoint_every: u64,
     max_batch: usize,
@@ -743,13 +849,18 @@ async fn writer(
                 .await;
                 // After a failure the connection's state is unknown (SQLite may have rolled
                 // the transaction back under it): close it, and take a fresh one next time.
-                if written.is_ok() {
-                    held = Some(connection);
-                    checkpoints.after_commit(&backend);
-                } else {
-                    connection.close().await;
+                match written {
+                    Ok(head) => {
+                        held = Some(connection);
+                        checkpoints.after_commit(&backend);
+                        commits.send_replace(head);
+                        Ok(())
+                    }
+                    Err(error) => {
+                        connection.close().await;
+                        Err(error)
+                    }
                 }
-                written
             }
             Err(error) => Err(error),
         };
@@ -852,7 +963,7 @@ async fn write_batch(
     batch: &[Job],
     signing_key: Option<&SigningKey>,
     checkpoint_every: u64,
-) -> Result<(), AuditError> {
+) -> Result<i64, AuditError> {
     use sqlx::Connection as _;
     let now = millis(Timestamp::now());
     on_pool!(Held: held, connection => {
@@ -935,7 +1046,7 @@ async fn write_batch(
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(seq)
     })
 }
 
