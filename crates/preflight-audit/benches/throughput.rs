@@ -129,12 +129,15 @@ fn bench_backend(c: &mut Criterion, label: &str, url: &str) {
         .map(|(after, before)| after - before);
     let mut sorted = std::mem::take(&mut *latencies.lock().unwrap());
     sorted.sort();
+    let head = runtime.block_on(store.tail(1)).unwrap()[0].seq;
+    let lag = head - runtime.block_on(store.keys_indexed()).unwrap();
     let report = runtime.block_on(store.verify()).unwrap();
     assert!(report.is_intact(), "{report}");
     println!(
         "sustained {label}: {actions} actions ({} records) by {AGENTS} agents in {:.2} s = \
          {:.0} actions/s; record (append) latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
-         process CPU {:.2} s = {:.0} actions per CPU second",
+         process CPU {:.2} s = {:.0} actions per CPU second; key index {lag} records behind \
+         at the end",
         actions * 3,
         elapsed.as_secs_f64(),
         actions as f64 / elapsed.as_secs_f64(),

@@ -446,6 +446,17 @@ impl AuditStore {
         rows.iter().map(to_record).collect()
     }
 
+    /// How far the key index goes: records after this sequence number are scanned by a
+    /// keyed query. It follows the head within moments; a lasting gap is worth an alert.
+    pub async fn keys_indexed(&self) -> Result<u64, AuditError> {
+        let keyed: i64 = on_pool!(&self.inner.keyed, pool => {
+            sqlx::query_scalar(&format!("SELECT keyed FROM {KEYS_STATE} WHERE id = 1"))
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(u64::try_from(keyed).unwrap_or(0))
+    }
+
     /// Brings the key index up to date now (a background task otherwise does so within
     /// moments of each commit); returns the sequence number it covers.
     pub async fn index_keys(&self) -> Result<u64, AuditError> {

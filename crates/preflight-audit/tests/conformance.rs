@@ -45,6 +45,7 @@ macro_rules! conformance {
 conformance!(
     records_round_trip_in_order,
     queries_filter_by_agent_tool_decision_and_time,
+    keyed_queries_agree_however_far_the_key_index_has_come,
     export_is_otel_json_lines,
     concurrent_appends_stay_whole_and_chained,
     gate_records_before_the_permit,
@@ -178,6 +179,74 @@ async fn queries_filter_by_agent_tool_decision_and_time(db: &TestDb) {
         .unwrap();
     assert_eq!(window.len(), 6);
     assert!(window.iter().all(|r| r.event.agent.is_some()));
+}
+
+/// Every filter, with and without limits and paging, answers the same as testing each record,
+/// whether the key index covers none, some or all of the records.
+async fn keyed_queries_agree_however_far_the_key_index_has_come(db: &TestDb) {
+    let store = open(db).await;
+    let agents = ["infra-bot", "coder", "reviewer"];
+    let tools = ["Bash", "sql", "aws.api"];
+    let decisions = [Decision::Allow, Decision::Deny, Decision::Escalate];
+    let mut n = 0u64;
+    let mut append_some = async |count: u64| {
+        for _ in 0..count {
+            let events = proposal_events(
+                agents[(n % 3) as usize],
+                tools[(n / 3 % 3) as usize],
+                n,
+                decisions[(n / 2 % 3) as usize],
+            );
+            store.append(&events).await.unwrap();
+            n += 1;
+        }
+    };
+    let filters = [
+        Filter::new().with_agent("coder"),
+        Filter::new().with_tool("aws.api"),
+        Filter::new().with_decision(Decision::Deny),
+        Filter::new().with_agent("infra-bot").with_tool("sql"),
+        Filter::new()
+            .with_decision(Decision::Allow)
+            .with_kind("permitted"),
+        Filter::new()
+            .with_agent("reviewer")
+            .since(Timestamp(1_700_000_010_000)),
+        Filter::new().with_agent("nobody"),
+        Filter::new().with_agent("coder").with_limit(4),
+        Filter::new().with_tool("Bash").with_limit(1_000),
+    ];
+    let check = async |stage: &str| {
+        let all = store.query(&Filter::new()).await.unwrap();
+        for filter in &filters {
+            let mut want: Vec<_> = all.iter().filter(|r| filter.matches(r)).cloned().collect();
+            if let Some(limit) = filter.limit {
+                want.truncate(limit);
+            }
+            let got = store.query(filter).await.unwrap();
+            assert_eq!(got, want, "{stage}: filter {filter:?}");
+            // Paging three at a time crosses from keyed records to scanned ones.
+            let mut paged = Vec::new();
+            let mut page = filter.clone().with_limit(3);
+            page.after_seq = None;
+            loop {
+                let got = store.query(&page).await.unwrap();
+                let Some(last) = got.last() else { break };
+                page.after_seq = Some(last.seq);
+                paged.extend(got);
+            }
+            let unlimited: Vec<_> = all.iter().filter(|r| filter.matches(r)).cloned().collect();
+            assert_eq!(paged, unlimited, "{stage}: paging filter {filter:?}");
+        }
+    };
+    append_some(20).await;
+    check("not yet keyed (or partly)").await;
+    assert_eq!(store.index_keys().await.unwrap(), 60, "every record keyed");
+    check("all keyed").await;
+    append_some(25).await;
+    check("keyed, then more").await;
+    assert_eq!(store.index_keys().await.unwrap(), 135);
+    check("all keyed again").await;
 }
 
 async fn export_is_otel_json_lines(db: &TestDb) {

@@ -1,0 +1,109 @@
+//! SQLite: the key index lives in a file beside the trail (`<file>-keys`). It is derived data:
+//! a missing one, or one left by another trail at the same path, is rebuilt from the records.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg(feature = "sqlite")]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{open, proposal_events};
+use preflight_audit::Filter;
+use preflight_core::{AuditSink, Decision};
+
+fn remove_trail(path: &str) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+    }
+}
+
+async fn agent_records(store: &preflight_audit::AuditStore, agent: &str) -> usize {
+    store
+        .query(&Filter::new().with_agent(agent))
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_of_another_trail_at_the_same_path_are_rebuilt() {
+    let db = common::sqlite();
+    let path = db.url.trim_start_matches("sqlite://").to_string();
+    {
+        let store = open(&db).await;
+        for n in 0..10 {
+            store
+                .append(&proposal_events("old-agent", "Bash", n, Decision::Allow))
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.index_keys().await.unwrap(), 30);
+    }
+    assert!(std::path::Path::new(&format!("{path}-keys")).exists());
+    // A new trail at the same path; the old keys file stays, claiming 30 keyed records.
+    remove_trail(&path);
+    let store = open(&db).await;
+    for n in 0..2 {
+        store
+            .append(&proposal_events("new-agent", "Bash", n, Decision::Allow))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.index_keys().await.unwrap(), 6);
+    assert_eq!(agent_records(&store, "new-agent").await, 6);
+    assert_eq!(agent_records(&store, "old-agent").await, 0);
+    assert!(store.verify().await.unwrap().is_intact());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_keys_file_is_rebuilt() {
+    let db = common::sqlite();
+    let path = db.url.trim_start_matches("sqlite://").to_string();
+    {
+        let store = open(&db).await;
+        for n in 0..5 {
+            store
+                .append(&proposal_events("infra-bot", "Bash", n, Decision::Deny))
+                .await
+                .unwrap();
+        }
+        store.index_keys().await.unwrap();
+    }
+    for suffix in ["-keys", "-keys-wal", "-keys-shm"] {
+        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+    }
+    let store = open(&db).await;
+    // Found by scanning before the index is rebuilt, and through the index after.
+    assert_eq!(agent_records(&store, "infra-bot").await, 15);
+    assert_eq!(store.index_keys().await.unwrap(), 15);
+    assert_eq!(agent_records(&store, "infra-bot").await, 15);
+    assert_eq!(
+        store
+            .query(&Filter::new().with_decision(Decision::Deny))
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_index_follows_commits_by_itself() {
+    let db = common::sqlite();
+    let store = open(&db).await;
+    for n in 0..10 {
+        store
+            .append(&proposal_events("infra-bot", "Bash", n, Decision::Allow))
+            .await
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.keys_indexed().await.unwrap() < 30 {
+        assert!(
+            Instant::now() < deadline,
+            "the key index stayed at {} of 30 records",
+            store.keys_indexed().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
