@@ -39,6 +39,10 @@ pub enum AuditError {
     /// The background writer stopped; nothing more can be recorded.
     #[error("the audit writer has stopped")]
     WriterStopped,
+    /// Records were committed but could not be flushed to disk. Whether they survive a power
+    /// cut is unknown, so the store records nothing more until it is opened again.
+    #[error("the audit trail could not be flushed to disk: {0}")]
+    NotDurable(String),
     /// A signing key could not be used.
     #[error("invalid signing key: {0}")]
     Key(String),
@@ -56,6 +60,7 @@ impl AuditError {
             | AuditError::Migration(_)
             | AuditError::Unreadable { .. }
             | AuditError::Conflict(_)
+            | AuditError::NotDurable(_)
             | AuditError::Key(_) => ErrorKind::Permanent,
         }
     }

@@ -173,7 +173,11 @@ impl AuditStoreBuilder {
     /// Connects (creating a SQLite file when missing), brings the schema up to date and starts
     /// the background writer. Must be called within a Tokio runtime.
     pub async fn build(self) -> Result<AuditStore, AuditError> {
-        let (backend, keyed) = connect(&self.url, self.max_connections).await?;
+        let Connected {
+            backend,
+            keyed,
+            wal,
+        } = connect(&self.url, self.max_connections).await?;
         let (writer_tx, writer_rx) = mpsc::channel::<Job>(8_192);
         let (commits_tx, commits_rx) = watch::channel(0i64);
         let (changes, _) = broadcast::channel(1_024);
@@ -184,6 +188,7 @@ impl AuditStoreBuilder {
             backend.clone(),
             writer_rx,
             commits_tx,
+            wal.map(Syncer::start),
             self.signing_key,
             self.checkpoint_every,
             self.max_batch,
@@ -700,9 +705,19 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Connects to the database at `url`: the pool for everything, and the connections that see
-/// the key index (on SQLite a pool of its own, with the keys file attached).
-async fn connect(url: &str, max_connections: u32) -> Result<(Backend, Backend), AuditError> {
+/// A store's connections.
+struct Connected {
+    /// The pool for everything.
+    backend: Backend,
+    /// The connections that see the key index (on SQLite a pool of its own, with the keys file
+    /// attached).
+    keyed: Backend,
+    /// SQLite: the trail's write-ahead log, which the writer flushes itself (see `Syncer`).
+    wal: Option<std::path::PathBuf>,
+}
+
+/// Connects to the database at `url`.
+async fn connect(url: &str, max_connections: u32) -> Result<Connected, AuditError> {
     let invalid = |message: String| AuditError::InvalidUrl {
         url: redact(url),
         message,
@@ -735,6 +750,7 @@ async fn connect(url: &str, max_connections: u32) -> Result<(Backend, Backend), 
                 // that triggers it, and every agent waiting on that batch.
                 .pragma("wal_autocheckpoint", "0");
             let keys_file = format!("{}-keys", options.get_filename().display());
+            let wal = std::path::PathBuf::from(format!("{}-wal", options.get_filename().display()));
             // These connections write only the keys file, which may checkpoint itself.
             let keyed_options = options.clone().pragma("wal_autocheckpoint", "1000");
             let pool = SqlitePoolOptions::new()
@@ -764,7 +780,11 @@ async fn connect(url: &str, max_connections: u32) -> Result<(Backend, Backend), 
             sqlx::raw_sql(crate::keys::SQLITE_KEYS_SCHEMA)
                 .execute(&keyed)
                 .await?;
-            return Ok((Backend::Sqlite(pool), Backend::Sqlite(keyed)));
+            return Ok(Connected {
+                backend: Backend::Sqlite(pool),
+                keyed: Backend::Sqlite(keyed),
+                wal: Some(wal),
+            });
         }
         #[cfg(not(feature = "sqlite"))]
         return Err(AuditError::BackendDisabled("sqlite".into()));
@@ -780,7 +800,11 @@ async fn connect(url: &str, max_connections: u32) -> Result<(Backend, Backend), 
                 .connect_with(options)
                 .await?;
             POSTGRES_MIGRATOR.run(&pool).await?;
-            return Ok((Backend::Postgres(pool.clone()), Backend::Postgres(pool)));
+            return Ok(Connected {
+                backend: Backend::Postgres(pool.clone()),
+                keyed: Backend::Postgres(pool),
+                wal: None,
+            });
         }
         #[cfg(not(feature = "postgres"))]
         return Err(AuditError::BackendDisabled("postgres".into()));
@@ -813,6 +837,7 @@ async fn writer(
     backend: Backend,
     mut jobs: mpsc::Receiver<Job>,
     commits: watch::Sender<i64>,
+    syncer: Option<Syncer>,
     signing_key: Option<SigningKey>,
     checkpoint_every: u64,
     max_batch: usize,
@@ -845,9 +870,15 @@ async fn writer(
                 Err(_) => break,
             }
         }
+        if let Some(failure) = syncer.as_ref().and_then(Syncer::failure) {
+            for job in batch {
+                let _ = job.done.send(Err(failure.clone()));
+            }
+            continue;
+        }
         let connection = match held.take() {
             Some(connection) => Ok(connection),
-            None => Held::acquire(&backend).await,
+            None => Held::acquire(&backend, syncer.is_some()).await,
         };
         let result = match connection {
             Ok(mut connection) => {
@@ -865,6 +896,11 @@ async fn writer(
                         held = Some(connection);
                         checkpoints.after_commit(&backend);
                         commits.send_replace(head);
+                        if let Some(syncer) = &syncer {
+                            // Answered once on disk, while the next batch is written.
+                            syncer.flush(batch);
+                            continue;
+                        }
                         Ok(())
                     }
                     Err(error) => {
@@ -881,6 +917,105 @@ async fn writer(
         for job in batch {
             let _ = job.done.send(result.clone());
         }
+    }
+    // Not back to the pool: its commits are not flushed by SQLite itself.
+    if let Some(connection) = held {
+        connection.close().await;
+    }
+}
+
+/// Flushes a SQLite trail's write-ahead log for the writer, and answers the batches each flush
+/// made durable.
+///
+/// The writer's own connection commits with `synchronous = NORMAL`, which writes the log but
+/// does not flush it; this thread then flushes it (`fdatasync`) and only then answers the
+/// appenders. A batch is answered only after a flush that began once it was committed, so
+/// what `FULL` promises holds (no acknowledged record is lost to a crash or a power cut),
+/// while the next batch is written during the flush instead of after it. One flush answers
+/// every batch committed before it began. Other connections keep `FULL`.
+struct Syncer {
+    batches: std::sync::mpsc::Sender<Vec<Job>>,
+    failed: Arc<std::sync::Mutex<Option<AuditError>>>,
+}
+
+impl Syncer {
+    fn start(wal: std::path::PathBuf) -> Self {
+        let (batches, committed) = std::sync::mpsc::channel::<Vec<Job>>();
+        let failed = Arc::new(std::sync::Mutex::new(None));
+        let failure = Arc::clone(&failed);
+        let spawned = std::thread::Builder::new()
+            .name("preflight-audit-sync".into())
+            .spawn(move || {
+                let mut log = None;
+                while let Ok(first) = committed.recv() {
+                    let mut jobs = first;
+                    while let Ok(more) = committed.try_recv() {
+                        jobs.extend(more);
+                    }
+                    let result = flush(&wal, &mut log);
+                    if let Err(error) = &result {
+                        tracing::error!(%error, "audit trail not flushed; recording stops");
+                        if let Ok(mut failed) = failure.lock() {
+                            failed.get_or_insert_with(|| error.clone());
+                        }
+                    }
+                    for job in jobs {
+                        let _ = job.done.send(result.clone());
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            // Without the thread nothing could be answered: fail every append instead.
+            if let Ok(mut failed) = failed.lock() {
+                *failed = Some(AuditError::NotDurable(format!(
+                    "the flushing thread could not start: {error}"
+                )));
+            }
+        }
+        Self { batches, failed }
+    }
+
+    /// Hands a committed batch over to be flushed and answered.
+    fn flush(&self, batch: Vec<Job>) {
+        if let Err(std::sync::mpsc::SendError(batch)) = self.batches.send(batch) {
+            for job in batch {
+                let _ = job.done.send(Err(AuditError::NotDurable(
+                    "the flushing thread has stopped".into(),
+                )));
+            }
+        }
+    }
+
+    /// Why recording stopped, after a failed flush.
+    fn failure(&self) -> Option<AuditError> {
+        match self.failed.lock() {
+            Ok(failed) => failed.clone(),
+            Err(_) => Some(AuditError::NotDurable("the flushing thread panicked".into())),
+        }
+    }
+}
+
+/// Flushes the write-ahead log `wal` to disk, opening it (and flushing its directory entry) the
+/// first time.
+fn flush(wal: &std::path::Path, log: &mut Option<std::fs::File>) -> Result<(), AuditError> {
+    let not_durable = |what: &str, error: std::io::Error| {
+        AuditError::NotDurable(format!("{what} {}: {error}", wal.display()))
+    };
+    if log.is_none() {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(wal)
+            .map_err(|e| not_durable("opening", e))?;
+        if let Some(dir) = wal.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| not_durable("flushing the directory of", e))?;
+        }
+        *log = Some(file);
+    }
+    match log {
+        Some(file) => file.sync_data().map_err(|e| not_durable("flushing", e)),
+        None => Ok(()),
     }
 }
 
@@ -947,10 +1082,20 @@ enum Held {
 }
 
 impl Held {
-    async fn acquire(backend: &Backend) -> Result<Self, AuditError> {
+    /// Takes a connection for the writer; `flushed_by_syncer`: its commits do not flush the
+    /// log, the [`Syncer`] does.
+    async fn acquire(backend: &Backend, flushed_by_syncer: bool) -> Result<Self, AuditError> {
         Ok(match backend {
             #[cfg(feature = "sqlite")]
-            Backend::Sqlite(pool) => Held::Sqlite(pool.acquire().await?),
+            Backend::Sqlite(pool) => {
+                let mut connection = pool.acquire().await?;
+                if flushed_by_syncer {
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *connection)
+                        .await?;
+                }
+                Held::Sqlite(connection)
+            }
             #[cfg(feature = "postgres")]
             Backend::Postgres(pool) => Held::Postgres(pool.acquire().await?),
         })
