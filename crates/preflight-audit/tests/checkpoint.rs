@@ -7,8 +7,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{open, proposal_events};
-use preflight_core::{AuditSink, Decision};
+use common::{append_proposals, open};
+use preflight_core::Decision;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_reach_the_database_file_while_the_store_is_open() {
@@ -19,12 +19,7 @@ async fn records_reach_the_database_file_while_the_store_is_open() {
     let initial = size();
     // Automatic checkpoints are off: without the writer's own, the file would not grow until
     // the last connection closed.
-    for n in 0..64 {
-        store
-            .append(&proposal_events("infra-bot", "Bash", n, Decision::Allow))
-            .await
-            .unwrap();
-    }
+    append_proposals(&store, "infra-bot", 64, Decision::Allow).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while size() <= initial {
         assert!(

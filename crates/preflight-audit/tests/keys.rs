@@ -7,9 +7,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{open, proposal_events};
+use common::{append_proposals, open};
 use preflight_audit::Filter;
-use preflight_core::{AuditSink, Decision};
+use preflight_core::Decision;
 
 fn remove_trail(path: &str) {
     for suffix in ["", "-wal", "-shm"] {
@@ -31,24 +31,14 @@ async fn keys_of_another_trail_at_the_same_path_are_rebuilt() {
     let path = db.url.trim_start_matches("sqlite://").to_string();
     {
         let store = open(&db).await;
-        for n in 0..10 {
-            store
-                .append(&proposal_events("old-agent", "Bash", n, Decision::Allow))
-                .await
-                .unwrap();
-        }
+        append_proposals(&store, "old-agent", 10, Decision::Allow).await;
         assert_eq!(store.index_keys().await.unwrap(), 30);
     }
     assert!(std::path::Path::new(&format!("{path}-keys")).exists());
     // A new trail at the same path; the old keys file stays, claiming 30 keyed records.
     remove_trail(&path);
     let store = open(&db).await;
-    for n in 0..2 {
-        store
-            .append(&proposal_events("new-agent", "Bash", n, Decision::Allow))
-            .await
-            .unwrap();
-    }
+    append_proposals(&store, "new-agent", 2, Decision::Allow).await;
     assert_eq!(store.index_keys().await.unwrap(), 6);
     assert_eq!(agent_records(&store, "new-agent").await, 6);
     assert_eq!(agent_records(&store, "old-agent").await, 0);
@@ -61,12 +51,7 @@ async fn a_missing_keys_file_is_rebuilt() {
     let path = db.url.trim_start_matches("sqlite://").to_string();
     {
         let store = open(&db).await;
-        for n in 0..5 {
-            store
-                .append(&proposal_events("infra-bot", "Bash", n, Decision::Deny))
-                .await
-                .unwrap();
-        }
+        append_proposals(&store, "infra-bot", 5, Decision::Deny).await;
         store.index_keys().await.unwrap();
     }
     for suffix in ["-keys", "-keys-wal", "-keys-shm"] {
@@ -91,12 +76,7 @@ async fn a_missing_keys_file_is_rebuilt() {
 async fn the_key_index_follows_commits_by_itself() {
     let db = common::sqlite();
     let store = open(&db).await;
-    for n in 0..10 {
-        store
-            .append(&proposal_events("infra-bot", "Bash", n, Decision::Allow))
-            .await
-            .unwrap();
-    }
+    append_proposals(&store, "infra-bot", 10, Decision::Allow).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while store.keys_indexed().await.unwrap() < 30 {
         assert!(

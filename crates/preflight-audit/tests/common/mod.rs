@@ -113,6 +113,17 @@ pub fn action(agent: &str, tool: &str, n: u64) -> Action {
         .with_reasoning("a test action")
 }
 
+/// Appends `count` proposals of `agent` through Bash, numbered from 0, each with `decision`.
+pub async fn append_proposals(store: &AuditStore, agent: &str, count: u64, decision: Decision) {
+    use preflight_core::AuditSink as _;
+    for n in 0..count {
+        store
+            .append(&proposal_events(agent, "Bash", n, decision))
+            .await
+            .unwrap();
+    }
+}
+
 /// The records of one proposal through the gate: proposed, verified, and permitted or refused.
 pub fn proposal_events(agent: &str, tool: &str, n: u64, decision: Decision) -> Vec<AuditEvent> {
     let action = action(agent, tool, n);
