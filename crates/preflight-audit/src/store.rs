@@ -1075,10 +1075,12 @@ impl WalCheckpoints {
     }
 }
 
-/// The writer's own connection.
+/// The writer's own connection. The SQLite one is detached from the pool: it commits without
+/// flushing, and its transactions are opened by hand, so it must never go back to the pool;
+/// dropped, it is closed (which rolls back whatever is open).
 enum Held {
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Sqlite(sqlx::SqliteConnection),
     #[cfg(feature = "postgres")]
     Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
 }
@@ -1090,10 +1092,10 @@ impl Held {
         Ok(match backend {
             #[cfg(feature = "sqlite")]
             Backend::Sqlite(pool) => {
-                let mut connection = pool.acquire().await?;
+                let mut connection = pool.acquire().await?.detach();
                 if flushed_by_syncer {
                     sqlx::query("PRAGMA synchronous = NORMAL")
-                        .execute(&mut *connection)
+                        .execute(&mut connection)
                         .await?;
                 }
                 Held::Sqlite(connection)
@@ -1108,6 +1110,7 @@ impl Held {
     }
 
     async fn close(self) {
+        use sqlx::Connection as _;
         let closed = match self {
             #[cfg(feature = "sqlite")]
             Held::Sqlite(connection) => connection.close().await,
@@ -1120,96 +1123,230 @@ impl Held {
     }
 }
 
+/// A batch chained onto the head: its rows, the checkpoints due in it, and the new head.
+struct Chain<'a> {
+    rows: Vec<Chained<'a>>,
+    checkpoints: Vec<(i64, Hash, [u8; 64])>,
+    head_seq: i64,
+    head_hash: Hash,
+    head_signature: Option<Vec<u8>>,
+}
+
+/// Chains `batch` onto the head `(head_seq, head_hash)`, signing checkpoints and the new head
+/// when a key is given.
+fn chain<'a>(
+    batch: &'a [Job],
+    head_seq: i64,
+    head_hash: &[u8],
+    signing_key: Option<&SigningKey>,
+    checkpoint_every: u64,
+) -> Result<Chain<'a>, AuditError> {
+    let mut prev = to_hash(head_hash).ok_or_else(|| AuditError::Unreadable {
+        row: "head".into(),
+        message: "the head hash is not 32 bytes long".into(),
+    })?;
+    let mut seq = head_seq;
+    let mut rows = Vec::with_capacity(batch.iter().map(|j| j.records.len()).sum());
+    let mut checkpoints = Vec::new();
+    for record in batch.iter().flat_map(|job| job.records.iter()) {
+        seq += 1;
+        let position = u64::try_from(seq).unwrap_or(0);
+        let hash = chain_hash(&prev, position, &record.body);
+        if let Some(key) = signing_key {
+            if checkpoint_every > 0 && position % checkpoint_every == 0 {
+                let signature = key.sign(&checkpoint_message(position, &hash));
+                checkpoints.push((seq, hash, signature.to_bytes()));
+            }
+        }
+        rows.push(Chained {
+            seq,
+            record,
+            prev,
+            hash,
+        });
+        prev = hash;
+    }
+    let head_signature = signing_key.map(|key| {
+        key.sign(&checkpoint_message(u64::try_from(seq).unwrap_or(0), &prev))
+            .to_bytes()
+            .to_vec()
+    });
+    Ok(Chain {
+        rows,
+        checkpoints,
+        head_seq: seq,
+        head_hash: prev,
+        head_signature,
+    })
+}
+
+/// Appends to `q` one multi-row insert of `rows` into the records table.
+fn push_insert<'q, Db>(q: &mut QueryBuilder<'q, Db>, rows: &'q [Chained<'q>], postgres: bool)
+where
+    Db: sqlx::Database,
+    i64: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
+    &'q str: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
+    Option<&'q str>: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
+    &'q [u8]: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
+{
+    // SQLite: a failed row rolls back the whole transaction, which is what the caller gets
+    // anyway, and spares SQLite a statement journal for every insert.
+    q.push(if postgres {
+        "INSERT INTO"
+    } else {
+        "INSERT OR ROLLBACK INTO"
+    });
+    q.push(
+        " audit_records (seq, at_ms, proposal_id, digest, agent, tool, kind, decision, body, \
+         prev_hash, hash) ",
+    );
+    q.push_values(rows, |mut row, c| {
+        row.push_bind(c.seq)
+            .push_bind(c.record.at_ms)
+            .push_bind(&*c.record.proposal_id)
+            .push_bind(c.record.digest.as_str())
+            .push_bind(c.record.agent.as_deref())
+            .push_bind(&*c.record.tool)
+            .push_bind(c.record.kind)
+            .push_bind(c.record.decision)
+            .push_bind(c.record.body.as_str())
+            .push_bind(c.prev.as_slice())
+            .push_bind(c.hash.as_slice());
+    });
+}
+
+/// The insert of the checkpoints due in `chain`, if any.
+fn checkpoint_insert<'q, Db>(
+    chain: &'q Chain<'q>,
+    signing_key: Option<&SigningKey>,
+    now: i64,
+) -> Option<QueryBuilder<'q, Db>>
+where
+    Db: sqlx::Database,
+    i64: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
+    &'q [u8]: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
+    Vec<u8>: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
+{
+    let public = signing_key?.verifying_key().to_bytes().to_vec();
+    if chain.checkpoints.is_empty() {
+        return None;
+    }
+    let mut q = QueryBuilder::new(
+        "INSERT INTO audit_checkpoints (seq, hash, public_key, signature, at_ms) ",
+    );
+    q.push_values(&chain.checkpoints, |mut row, (seq, hash, signature)| {
+        row.push_bind(*seq)
+            .push_bind(hash.as_slice())
+            .push_bind(public.clone())
+            .push_bind(signature.as_slice())
+            .push_bind(now);
+    });
+    Some(q)
+}
+
+/// Commits `batch` on the writer's connection; returns the new head's sequence number.
+///
+/// A SQLite connection's statements run on a thread of its own, and each call costs a round
+/// trip to it; so on SQLite the transaction is opened together with the head's read, and the
+/// last insert, the head's update and the commit go in one call: a batch of up to 64 records
+/// takes two calls. PostgreSQL prepares one statement per call, and takes one per statement.
 async fn write_batch(
     held: &mut Held,
     batch: &[Job],
     signing_key: Option<&SigningKey>,
     checkpoint_every: u64,
 ) -> Result<i64, AuditError> {
+    match held {
+        #[cfg(feature = "sqlite")]
+        Held::Sqlite(connection) => {
+            write_batch_sqlite(connection, batch, signing_key, checkpoint_every).await
+        }
+        #[cfg(feature = "postgres")]
+        Held::Postgres(connection) => {
+            write_batch_postgres(connection, batch, signing_key, checkpoint_every).await
+        }
+    }
+}
+
+/// The SQLite writer's batch, in as few calls as the statement cache allows. The transaction
+/// is opened by hand, not by `sqlx`'s `Transaction`: after any failure the writer closes the
+/// connection, which rolls back whatever is open.
+#[cfg(feature = "sqlite")]
+async fn write_batch_sqlite(
+    connection: &mut sqlx::SqliteConnection,
+    batch: &[Job],
+    signing_key: Option<&SigningKey>,
+    checkpoint_every: u64,
+) -> Result<i64, AuditError> {
+    let now = millis(Timestamp::now());
+    // Takes the write lock and reads the head under it: writers in every process sharing the
+    // file take turns here. (Bound, so that the statements stay prepared.)
+    let (head_seq, head_hash): (i64, Vec<u8>) = sqlx::query_as(
+        "BEGIN IMMEDIATE; UPDATE audit_head SET seq = seq WHERE id = $1 RETURNING seq, hash",
+    )
+    .bind(1_i64)
+    .fetch_one(&mut *connection)
+    .await?;
+    let chain = chain(batch, head_seq, &head_hash, signing_key, checkpoint_every)?;
+    if let Some(mut q) = checkpoint_insert(&chain, signing_key, now) {
+        q.build().execute(&mut *connection).await?;
+    }
+    let mut rest = chain.rows.as_slice();
+    let mut sizes = chunk_sizes(rest.len()).peekable();
+    while let Some(size) = sizes.next() {
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let mut q: QueryBuilder<'_, sqlx::Sqlite> = QueryBuilder::new("");
+        push_insert(&mut q, chunk, false);
+        if sizes.peek().is_none() {
+            q.push("; UPDATE audit_head SET seq = ")
+                .push_bind(chain.head_seq)
+                .push(", hash = ")
+                .push_bind(chain.head_hash.as_slice())
+                .push(", signature = ")
+                .push_bind(chain.head_signature.as_deref())
+                .push(" WHERE id = 1; COMMIT");
+        }
+        q.build().execute(&mut *connection).await?;
+    }
+    Ok(chain.head_seq)
+}
+
+#[cfg(feature = "postgres")]
+async fn write_batch_postgres(
+    connection: &mut sqlx::PgConnection,
+    batch: &[Job],
+    signing_key: Option<&SigningKey>,
+    checkpoint_every: u64,
+) -> Result<i64, AuditError> {
     use sqlx::Connection as _;
     let now = millis(Timestamp::now());
-    on_pool!(Held: held, connection => {
-        let mut tx = (**connection).begin_with(BEGIN).await?;
-        // Locks the head row: writers in every process sharing the database take turns here.
-        let (head_seq, head_hash): (i64, Vec<u8>) =
-            sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-                .fetch_one(&mut *tx)
-                .await?;
-        let mut prev = to_hash(&head_hash).ok_or_else(|| AuditError::Unreadable {
-            row: "head".into(),
-            message: "the head hash is not 32 bytes long".into(),
-        })?;
-        let mut seq = head_seq;
-        let mut chained = Vec::with_capacity(batch.iter().map(|j| j.records.len()).sum());
-        let mut checkpoints = Vec::new();
-        for record in batch.iter().flat_map(|job| job.records.iter()) {
-            seq += 1;
-            let position = u64::try_from(seq).unwrap_or(0);
-            let hash = chain_hash(&prev, position, &record.body);
-            if let Some(key) = signing_key {
-                if checkpoint_every > 0 && position % checkpoint_every == 0 {
-                    let signature = key.sign(&checkpoint_message(position, &hash));
-                    checkpoints.push((seq, hash, signature.to_bytes()));
-                }
-            }
-            chained.push(Chained { seq, record, prev, hash });
-            prev = hash;
-        }
-        let mut rest = chained.as_slice();
-        for size in chunk_sizes(chained.len()) {
-            let (chunk, tail) = rest.split_at(size);
-            rest = tail;
-            // SQLite: a failed row rolls back the whole transaction, which is what the
-            // caller gets anyway, and spares SQLite a statement journal for every insert.
-            let insert = if IS_POSTGRES { "INSERT INTO" } else { "INSERT OR ROLLBACK INTO" };
-            let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(insert);
-            q.push(
-                " audit_records (seq, at_ms, proposal_id, digest, agent, tool, kind, decision, \
-                 body, prev_hash, hash) ",
-            );
-            q.push_values(chunk, |mut row, c| {
-                row.push_bind(c.seq)
-                    .push_bind(c.record.at_ms)
-                    .push_bind(&*c.record.proposal_id)
-                    .push_bind(c.record.digest.as_str())
-                    .push_bind(c.record.agent.as_deref())
-                    .push_bind(&*c.record.tool)
-                    .push_bind(c.record.kind)
-                    .push_bind(c.record.decision)
-                    .push_bind(c.record.body.as_str())
-                    .push_bind(c.prev.to_vec())
-                    .push_bind(c.hash.to_vec());
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        for (cp_seq, hash, signature) in &checkpoints {
-            let public = signing_key.map(|k| k.verifying_key().to_bytes().to_vec());
-            sqlx::query(
-                "INSERT INTO audit_checkpoints (seq, hash, public_key, signature, at_ms) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(*cp_seq)
-            .bind(hash.to_vec())
-            .bind(public.unwrap_or_default())
-            .bind(signature.to_vec())
-            .bind(now)
-            .execute(&mut *tx)
+    let mut tx = connection.begin().await?;
+    // Locks the head row: writers in every process sharing the database take turns here.
+    let (head_seq, head_hash): (i64, Vec<u8>) =
+        sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut *tx)
             .await?;
-        }
-        let head_signature = signing_key.map(|key| {
-            key.sign(&checkpoint_message(u64::try_from(seq).unwrap_or(0), &prev))
-                .to_bytes()
-                .to_vec()
-        });
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, signature = $3 WHERE id = 1")
-            .bind(seq)
-            .bind(prev.to_vec())
-            .bind(head_signature)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(seq)
-    })
+    let chain = chain(batch, head_seq, &head_hash, signing_key, checkpoint_every)?;
+    let mut rest = chain.rows.as_slice();
+    for size in chunk_sizes(rest.len()) {
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let mut q: QueryBuilder<'_, sqlx::Postgres> = QueryBuilder::new("");
+        push_insert(&mut q, chunk, true);
+        q.build().execute(&mut *tx).await?;
+    }
+    if let Some(mut q) = checkpoint_insert(&chain, signing_key, now) {
+        q.build().execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, signature = $3 WHERE id = 1")
+        .bind(chain.head_seq)
+        .bind(chain.head_hash.as_slice())
+        .bind(chain.head_signature)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(chain.head_seq)
 }
 
 #[cfg(test)]
