@@ -1110,10 +1110,9 @@ impl Held {
     }
 
     async fn close(self) {
-        use sqlx::Connection as _;
         let closed = match self {
             #[cfg(feature = "sqlite")]
-            Held::Sqlite(connection) => connection.close().await,
+            Held::Sqlite(connection) => sqlx::Connection::close(connection).await,
             #[cfg(feature = "postgres")]
             Held::Postgres(connection) => connection.close().await,
         };
