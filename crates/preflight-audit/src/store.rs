@@ -38,7 +38,7 @@ const INSERT_CHUNK: usize = 64;
 
 /// Splits `len` rows into chunks whose sizes are powers of two (64, 32, …, 1), so that only
 /// seven distinct insert statements exist and each is prepared once and then cached.
-fn chunk_sizes(mut len: usize) -> impl Iterator<Item = usize> {
+pub(crate) fn chunk_sizes(mut len: usize) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
         if len == 0 {
             return None;
@@ -89,9 +89,9 @@ macro_rules! on_pool {
                 #[allow(dead_code)]
                 const IS_POSTGRES: bool = false;
                 #[allow(dead_code)]
-                const KEYS: &str = "keys.audit_keys";
+                const KEYS: &str = "keys.audit_key_runs";
                 #[allow(dead_code)]
-                const KEYS_STATE: &str = "keys.audit_keys_state";
+                const KEYS_STATE: &str = "keys.audit_key_runs_state";
                 $body
             }
             #[cfg(feature = "postgres")]
@@ -103,9 +103,9 @@ macro_rules! on_pool {
                 #[allow(dead_code)]
                 const IS_POSTGRES: bool = true;
                 #[allow(dead_code)]
-                const KEYS: &str = "audit_keys";
+                const KEYS: &str = "audit_key_runs";
                 #[allow(dead_code)]
-                const KEYS_STATE: &str = "audit_keys_state";
+                const KEYS_STATE: &str = "audit_key_runs_state";
                 $body
             }
         }
@@ -422,15 +422,23 @@ impl AuditStore {
                 sqlx::query_scalar(&format!("SELECT keyed FROM {KEYS_STATE} WHERE id = 1"))
                     .fetch_one(&mut *connection)
                     .await?;
+            // Runs of one key never overlap, so in the order of their last records, and each
+            // in sequence, they give the records in sequence.
             let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(SELECT_RECORDS);
-            q.push(format_args!(" FROM {KEYS} k JOIN audit_records r ON r.seq = k.seq"));
+            q.push(format_args!(
+                " FROM {KEYS} k JOIN audit_records r ON r.seq BETWEEN k.first_seq AND k.last_seq"
+            ));
             q.push(" WHERE k.field = ").push_bind(field.code());
             q.push(" AND k.value = ").push_bind(value);
-            q.push(" AND k.seq <= ").push_bind(keyed);
+            q.push(" AND k.last_seq <= ").push_bind(keyed);
+            if let Some(after) = filter.after_seq {
+                q.push(" AND k.last_seq > ")
+                    .push_bind(i64::try_from(after).unwrap_or(i64::MAX));
+            }
             // The record itself is tested too: an index that does not match the trail can
             // leave records out, never let others in.
             push_filters(&mut q, filter);
-            q.push(" ORDER BY k.seq");
+            q.push(" ORDER BY k.last_seq, r.seq");
             if let Some(limit) = limit {
                 q.push(" LIMIT ").push_bind(limit);
             }
@@ -1039,10 +1047,12 @@ struct WalCheckpoints {
 }
 
 impl WalCheckpoints {
-    /// Commits between checkpoints: a commit adds tens of pages, so the WAL stays near the
-    /// 1 000 pages SQLite's own automatic checkpoint keeps it at.
+    /// Commits between checkpoints. A checkpoint ends by flushing the database file, which
+    /// competes with the flushes of the log that appenders wait for: many small checkpoints
+    /// hold those up far less than a few large ones (at 16 commits apart the slowest 1 % of
+    /// appends took a third longer than at 4).
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    const EVERY: u64 = 16;
+    const EVERY: u64 = 4;
 
     fn after_commit(&mut self, backend: &Backend) {
         #[cfg(feature = "sqlite")]

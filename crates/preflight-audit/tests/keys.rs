@@ -87,3 +87,47 @@ async fn the_key_index_follows_commits_by_itself() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keys_file_of_the_earlier_layout_is_replaced() {
+    use sqlx::Connection as _;
+    let db = common::sqlite();
+    let path = db.url.trim_start_matches("sqlite://").to_string();
+    let keys_url = format!("sqlite://{path}-keys");
+    {
+        let store = open(&db).await;
+        append_proposals(&store, "infra-bot", 10, Decision::Allow).await;
+        let head = store.tail(1).await.unwrap().remove(0);
+        drop(store);
+        // One row per record and key, and a state row claiming every record: what the
+        // earlier layout left behind, with no keys in it.
+        let mut keys = sqlx::SqliteConnection::connect(&keys_url).await.unwrap();
+        sqlx::raw_sql(
+            "DROP TABLE audit_key_runs; DROP TABLE audit_key_runs_state;
+             CREATE TABLE audit_keys (field INTEGER NOT NULL, value TEXT NOT NULL,
+                 seq INTEGER NOT NULL, PRIMARY KEY (field, value, seq)) WITHOUT ROWID;
+             CREATE TABLE audit_keys_state (id INTEGER PRIMARY KEY, keyed INTEGER NOT NULL,
+                 hash BLOB NOT NULL);",
+        )
+        .execute(&mut keys)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO audit_keys_state (id, keyed, hash) VALUES (1, 30, unhex($1))")
+            .bind(&head.hash)
+            .execute(&mut keys)
+            .await
+            .unwrap();
+        keys.close().await.unwrap();
+    }
+    let store = open(&db).await;
+    assert_eq!(agent_records(&store, "infra-bot").await, 30);
+    assert_eq!(store.index_keys().await.unwrap(), 30);
+    assert_eq!(agent_records(&store, "infra-bot").await, 30);
+    let mut keys = sqlx::SqliteConnection::connect(&keys_url).await.unwrap();
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(&mut keys)
+            .await
+            .unwrap();
+    assert_eq!(tables, ["audit_key_runs", "audit_key_runs_state"]);
+}
