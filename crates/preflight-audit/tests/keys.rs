@@ -1,5 +1,6 @@
-//! SQLite: the key index lives in a file beside the trail (`<file>-keys`). It is derived data:
-//! a missing one, or one left by another trail at the same path, is rebuilt from the records.
+//! SQLite's files. The key index lives in a file beside the trail (`<file>-keys`). It is
+//! derived data: a missing one, or one left by another trail at the same path, is rebuilt from
+//! the records. A new trail has 8 KiB pages; an older one keeps its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(feature = "sqlite")]
 
@@ -130,4 +131,51 @@ async fn a_keys_file_of_the_earlier_layout_is_replaced() {
             .await
             .unwrap();
     assert_eq!(tables, ["audit_key_runs", "audit_key_runs_state"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_trail_has_8_kib_pages_and_an_older_one_keeps_its_own() {
+    use sqlx::Connection as _;
+    async fn page_size(url: &str) -> (i64, String) {
+        let mut connection = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let size = sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+        let mode = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+        (size, mode)
+    }
+    let db = common::sqlite();
+    {
+        let store = open(&db).await;
+        append_proposals(&store, "infra-bot", 2, Decision::Allow).await;
+    }
+    assert_eq!(page_size(&db.url).await, (8192, "wal".to_owned()));
+
+    // A trail created with 4 KiB pages before.
+    let older = common::sqlite();
+    {
+        let options = older
+            .url
+            .parse::<sqlx::sqlite::SqliteConnectOptions>()
+            .unwrap();
+        let mut connection =
+            sqlx::SqliteConnection::connect_with(&options.create_if_missing(true).page_size(4096))
+                .await
+                .unwrap();
+        sqlx::query("CREATE TABLE placeholder (id INTEGER)")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        connection.close().await.unwrap();
+    }
+    {
+        let store = open(&older).await;
+        append_proposals(&store, "infra-bot", 2, Decision::Allow).await;
+        assert!(store.verify().await.unwrap().is_intact());
+    }
+    assert_eq!(page_size(&older.url).await, (4096, "wal".to_owned()));
 }
