@@ -856,6 +856,13 @@ async fn writer(
     // One connection, held: its page cache stays warm between batches, where a connection
     // taken from the pool each time would have to reread what the previous one wrote.
     let mut held: Option<Held> = None;
+    // The head this writer last committed (see `commit`).
+    let mut head: Option<(i64, Hash)> = None;
+    let writing = Writing {
+        signing_key,
+        checkpoint_every,
+        flushed_by_syncer: syncer.is_some(),
+    };
     let mut checkpoints = WalCheckpoints::default();
     while let Some(first) = jobs.recv().await {
         // The appenders the last commit answered are about to send their next records: let
@@ -887,38 +894,16 @@ async fn writer(
             }
             continue;
         }
-        let connection = match held.take() {
-            Some(connection) => Ok(connection),
-            None => Held::acquire(&backend, syncer.is_some()).await,
-        };
-        let result = match connection {
-            Ok(mut connection) => {
-                let written = write_batch(
-                    &mut connection,
-                    &batch,
-                    signing_key.as_ref(),
-                    checkpoint_every,
-                )
-                .await;
-                // After a failure the connection's state is unknown (SQLite may have rolled
-                // the transaction back under it): close it, and take a fresh one next time.
-                match written {
-                    Ok(head) => {
-                        held = Some(connection);
-                        checkpoints.after_commit(&backend);
-                        commits.send_replace(head);
-                        if let Some(syncer) = &syncer {
-                            // Answered once on disk, while the next batch is written.
-                            syncer.flush(batch);
-                            continue;
-                        }
-                        Ok(())
-                    }
-                    Err(error) => {
-                        connection.close().await;
-                        Err(error)
-                    }
+        let result = match commit(&backend, &mut held, &mut head, &batch, &writing).await {
+            Ok(seq) => {
+                checkpoints.after_commit(&backend);
+                commits.send_replace(seq);
+                if let Some(syncer) = &syncer {
+                    // Answered once on disk, while the next batch is written.
+                    syncer.flush(batch);
+                    continue;
                 }
+                Ok(())
             }
             Err(error) => Err(error),
         };
@@ -932,6 +917,51 @@ async fn writer(
     // Not back to the pool: its commits are not flushed by SQLite itself.
     if let Some(connection) = held {
         connection.close().await;
+    }
+}
+
+/// How the writer writes: what it signs, and whether the syncer flushes its commits.
+struct Writing {
+    signing_key: Option<SigningKey>,
+    checkpoint_every: u64,
+    flushed_by_syncer: bool,
+}
+
+/// Commits `batch` on the writer's connection (taking one if it has none), onto the head the
+/// writer last committed when it knows it; returns the new head's sequence number.
+///
+/// A known head is only a guess: another process sharing the file may have appended since.
+/// Its records then hold the sequence numbers this batch would take, the insert fails on
+/// them and rolls the transaction back, and the batch is written again on a fresh connection
+/// onto the head read under the write lock. After any failure the connection's state is
+/// unknown, so it is closed.
+async fn commit(
+    backend: &Backend,
+    held: &mut Option<Held>,
+    head: &mut Option<(i64, Hash)>,
+    batch: &[Job],
+    writing: &Writing,
+) -> Result<i64, AuditError> {
+    loop {
+        let guessed = head.take();
+        let mut connection = match held.take() {
+            Some(connection) => connection,
+            None => Held::acquire(backend, writing.flushed_by_syncer).await?,
+        };
+        match write_batch(&mut connection, batch, guessed, writing).await {
+            Ok(written) => {
+                *head = connection.writes_onto_known_head().then_some(written);
+                *held = Some(connection);
+                return Ok(written.0);
+            }
+            Err(error) => {
+                connection.close().await;
+                if guessed.is_none() {
+                    return Err(error);
+                }
+                tracing::debug!(%error, "audit batch written again onto the head as stored");
+            }
+        }
     }
 }
 
@@ -1122,6 +1152,18 @@ impl Held {
         })
     }
 
+    /// Whether batches on this connection start from the head the writer last committed
+    /// (SQLite, where that saves a call to the connection's thread per batch); PostgreSQL's
+    /// batches read the head as stored every time.
+    fn writes_onto_known_head(&self) -> bool {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Held::Sqlite(_) => true,
+            #[cfg(feature = "postgres")]
+            Held::Postgres(_) => false,
+        }
+    }
+
     async fn close(self) {
         let closed = match self {
             #[cfg(feature = "sqlite")]
@@ -1227,25 +1269,24 @@ where
     });
 }
 
-/// The insert of the checkpoints due in `chain`, if any.
-fn checkpoint_insert<'q, Db>(
+/// Appends to `q` the insert of the checkpoints due in `chain`; false when none are.
+fn push_checkpoints<'q, Db>(
+    q: &mut QueryBuilder<'q, Db>,
     chain: &'q Chain<'q>,
     signing_key: Option<&SigningKey>,
     now: i64,
-) -> Option<QueryBuilder<'q, Db>>
+) -> bool
 where
     Db: sqlx::Database,
     i64: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
     &'q [u8]: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
     Vec<u8>: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
 {
-    let public = signing_key?.verifying_key().to_bytes().to_vec();
-    if chain.checkpoints.is_empty() {
-        return None;
-    }
-    let mut q = QueryBuilder::new(
-        "INSERT INTO audit_checkpoints (seq, hash, public_key, signature, at_ms) ",
-    );
+    let Some(key) = signing_key.filter(|_| !chain.checkpoints.is_empty()) else {
+        return false;
+    };
+    let public = key.verifying_key().to_bytes().to_vec();
+    q.push("INSERT INTO audit_checkpoints (seq, hash, public_key, signature, at_ms) ");
     q.push_values(&chain.checkpoints, |mut row, (seq, hash, signature)| {
         row.push_bind(*seq)
             .push_bind(hash.as_slice())
@@ -1253,29 +1294,30 @@ where
             .push_bind(signature.as_slice())
             .push_bind(now);
     });
-    Some(q)
+    true
 }
 
-/// Commits `batch` on the writer's connection; returns the new head's sequence number.
+/// Commits `batch` on the writer's connection onto `head` if given, else onto the head as
+/// stored; returns the new head.
 ///
 /// A SQLite connection's statements run on a thread of its own, and each call costs a round
-/// trip to it; so on SQLite the transaction is opened together with the head's read, and the
-/// last insert, the head's update and the commit go in one call: a batch of up to 64 records
-/// takes two calls. PostgreSQL prepares one statement per call, and takes one per statement.
+/// trip to it; so on SQLite the transaction opens with the first insert (or with the head's
+/// read, when the head is not known), and the last insert, the head's update and the commit
+/// go in one call: a batch of up to 64 records onto a known head takes one call. PostgreSQL
+/// prepares one statement per call, and takes one per statement.
 async fn write_batch(
     held: &mut Held,
     batch: &[Job],
-    signing_key: Option<&SigningKey>,
-    checkpoint_every: u64,
-) -> Result<i64, AuditError> {
+    head: Option<(i64, Hash)>,
+    writing: &Writing,
+) -> Result<(i64, Hash), AuditError> {
     match held {
         #[cfg(feature = "sqlite")]
-        Held::Sqlite(connection) => {
-            write_batch_sqlite(connection, batch, signing_key, checkpoint_every).await
-        }
+        Held::Sqlite(connection) => write_batch_sqlite(connection, batch, head, writing).await,
         #[cfg(feature = "postgres")]
         Held::Postgres(connection) => {
-            write_batch_postgres(connection, batch, signing_key, checkpoint_every).await
+            let _ = head;
+            write_batch_postgres(connection, batch, writing).await
         }
     }
 }
@@ -1287,31 +1329,51 @@ async fn write_batch(
 async fn write_batch_sqlite(
     connection: &mut sqlx::SqliteConnection,
     batch: &[Job],
-    signing_key: Option<&SigningKey>,
-    checkpoint_every: u64,
-) -> Result<i64, AuditError> {
+    head: Option<(i64, Hash)>,
+    writing: &Writing,
+) -> Result<(i64, Hash), AuditError> {
+    let signing_key = writing.signing_key.as_ref();
     let now = millis(Timestamp::now());
-    // Takes the write lock and reads the head under it: writers in every process sharing the
-    // file take turns here. (Bound, so that the statements stay prepared.)
-    let (head_seq, head_hash): (i64, Vec<u8>) = sqlx::query_as(
-        "BEGIN IMMEDIATE; UPDATE audit_head SET seq = seq WHERE id = $1 RETURNING seq, hash",
-    )
-    .bind(1_i64)
-    .fetch_one(&mut *connection)
-    .await?;
-    let chain = chain(batch, head_seq, &head_hash, signing_key, checkpoint_every)?;
-    if let Some(mut q) = checkpoint_insert(&chain, signing_key, now) {
-        q.build().execute(&mut *connection).await?;
-    }
+    let (head_seq, head_hash, opened) = match head {
+        Some((seq, hash)) => (seq, hash.to_vec(), false),
+        None => {
+            // Takes the write lock and reads the head under it: writers in every process
+            // sharing the file take turns here. (Bound, so that the statements stay prepared.)
+            let (seq, hash): (i64, Vec<u8>) = sqlx::query_as(
+                "BEGIN IMMEDIATE; \
+                 UPDATE audit_head SET seq = seq WHERE id = $1 RETURNING seq, hash",
+            )
+            .bind(1_i64)
+            .fetch_one(&mut *connection)
+            .await?;
+            (seq, hash, true)
+        }
+    };
+    let chain = chain(
+        batch,
+        head_seq,
+        &head_hash,
+        signing_key,
+        writing.checkpoint_every,
+    )?;
     let mut rest = chain.rows.as_slice();
     let mut sizes = chunk_sizes(rest.len()).peekable();
+    let mut first = !opened;
     while let Some(size) = sizes.next() {
         let (chunk, tail) = rest.split_at(size);
         rest = tail;
-        let mut q: QueryBuilder<'_, sqlx::Sqlite> = QueryBuilder::new("");
+        // With a known head the transaction opens with the first insert, which fails on the
+        // records of any other writer that appended since (see `commit`).
+        let mut q: QueryBuilder<'_, sqlx::Sqlite> =
+            QueryBuilder::new(if first { "BEGIN IMMEDIATE; " } else { "" });
+        first = false;
         push_insert(&mut q, chunk, false);
         if sizes.peek().is_none() {
-            q.push("; UPDATE audit_head SET seq = ")
+            q.push("; ");
+            if push_checkpoints(&mut q, &chain, signing_key, now) {
+                q.push("; ");
+            }
+            q.push("UPDATE audit_head SET seq = ")
                 .push_bind(chain.head_seq)
                 .push(", hash = ")
                 .push_bind(chain.head_hash.as_slice())
@@ -1321,17 +1383,17 @@ async fn write_batch_sqlite(
         }
         q.build().execute(&mut *connection).await?;
     }
-    Ok(chain.head_seq)
+    Ok((chain.head_seq, chain.head_hash))
 }
 
 #[cfg(feature = "postgres")]
 async fn write_batch_postgres(
     connection: &mut sqlx::PgConnection,
     batch: &[Job],
-    signing_key: Option<&SigningKey>,
-    checkpoint_every: u64,
-) -> Result<i64, AuditError> {
+    writing: &Writing,
+) -> Result<(i64, Hash), AuditError> {
     use sqlx::Connection as _;
+    let signing_key = writing.signing_key.as_ref();
     let now = millis(Timestamp::now());
     let mut tx = connection.begin().await?;
     // Locks the head row: writers in every process sharing the database take turns here.
@@ -1339,7 +1401,13 @@ async fn write_batch_postgres(
         sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut *tx)
             .await?;
-    let chain = chain(batch, head_seq, &head_hash, signing_key, checkpoint_every)?;
+    let chain = chain(
+        batch,
+        head_seq,
+        &head_hash,
+        signing_key,
+        writing.checkpoint_every,
+    )?;
     let mut rest = chain.rows.as_slice();
     for size in chunk_sizes(rest.len()) {
         let (chunk, tail) = rest.split_at(size);
@@ -1348,17 +1416,18 @@ async fn write_batch_postgres(
         push_insert(&mut q, chunk, true);
         q.build().execute(&mut *tx).await?;
     }
-    if let Some(mut q) = checkpoint_insert(&chain, signing_key, now) {
+    let mut q: QueryBuilder<'_, sqlx::Postgres> = QueryBuilder::new("");
+    if push_checkpoints(&mut q, &chain, signing_key, now) {
         q.build().execute(&mut *tx).await?;
     }
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, signature = $3 WHERE id = 1")
         .bind(chain.head_seq)
         .bind(chain.head_hash.as_slice())
-        .bind(chain.head_signature)
+        .bind(chain.head_signature.as_deref())
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(chain.head_seq)
+    Ok((chain.head_seq, chain.head_hash))
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ conformance!(
     concurrent_appends_stay_whole_and_chained,
     gate_records_before_the_permit,
     failed_batch_keeps_nothing_and_the_writer_recovers,
+    stores_sharing_a_database_take_turns_on_the_chain,
     edited_field_is_located,
     edited_column_is_located,
     deleted_record_is_located,
@@ -351,17 +352,48 @@ async fn gate_records_before_the_permit(db: &TestDb) {
 async fn failed_batch_keeps_nothing_and_the_writer_recovers(db: &TestDb) {
     let store = open(db).await;
     fill(&store, 4).await;
-    // Move the head back: the next batch's first sequence number is taken, so its insert fails.
-    exec(&db.url, "UPDATE audit_head SET seq = 6 WHERE id = 1").await;
+    // A stray record where the next batch would start: its insert fails, both onto the head
+    // the writer remembers and onto the head as stored.
+    exec(
+        &db.url,
+        "INSERT INTO audit_records (seq, at_ms, proposal_id, digest, agent, tool, kind, \
+         decision, body, prev_hash, hash) SELECT 13, at_ms, proposal_id, digest, agent, tool, \
+         kind, decision, body, prev_hash, hash FROM audit_records WHERE seq = 12",
+    )
+    .await;
     let events = proposal_events("infra-bot", "Bash", 100, Decision::Allow);
     let error = store.append(&events).await.unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error}");
-    assert_eq!(store.query(&Filter::new()).await.unwrap().len(), 12);
-    // Put the head back: the writer takes a fresh connection and commits again.
-    exec(&db.url, "UPDATE audit_head SET seq = 12 WHERE id = 1").await;
+    assert_eq!(store.query(&Filter::new()).await.unwrap().len(), 13);
+    // Without it, the writer takes a fresh connection and commits again.
+    exec(&db.url, "DELETE FROM audit_records WHERE seq = 13").await;
     store.append(&events).await.unwrap();
     assert_eq!(store.query(&Filter::new()).await.unwrap().len(), 15);
     assert!(store.verify().await.unwrap().is_intact());
+}
+
+async fn stores_sharing_a_database_take_turns_on_the_chain(db: &TestDb) {
+    // Two stores on one database stand for two processes: each writer's idea of the head
+    // goes stale whenever the other commits.
+    let stores = [open(db).await, open(db).await];
+    let mut tasks = Vec::new();
+    for agent in 0..16u64 {
+        let store = stores[usize::try_from(agent % 2).unwrap()].clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..10u64 {
+                let events = proposal_events(&format!("agent-{agent}"), "Bash", n, Decision::Allow);
+                store.append(&events).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for store in &stores {
+        let report = store.verify().await.unwrap();
+        assert!(report.is_intact(), "{report}");
+        assert_eq!(report.records, 16 * 10 * 3);
+    }
 }
 
 async fn edited_field_is_located(db: &TestDb) {
