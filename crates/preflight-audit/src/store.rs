@@ -1234,25 +1234,15 @@ fn chain<'a>(
     })
 }
 
-/// Appends to `q` one multi-row insert of `rows` into the records table.
-fn push_insert<'q, Db>(q: &mut QueryBuilder<'q, Db>, rows: &'q [Chained<'q>], postgres: bool)
-where
-    Db: sqlx::Database,
-    i64: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
-    &'q str: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
-    Option<&'q str>: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
-    &'q [u8]: sqlx::Encode<'q, Db> + sqlx::Type<Db>,
-{
-    // SQLite: a failed row rolls back the whole transaction, which is what the caller gets
-    // anyway, and spares SQLite a statement journal for every insert.
-    q.push(if postgres {
-        "INSERT INTO"
-    } else {
-        "INSERT OR ROLLBACK INTO"
-    });
+/// Appends to `q` one multi-row insert of `rows` into the records table (SQLite; PostgreSQL
+/// inserts any number of rows from one array per column).
+#[cfg(feature = "sqlite")]
+fn push_insert<'q>(q: &mut QueryBuilder<'q, sqlx::Sqlite>, rows: &'q [Chained<'q>]) {
+    // A failed row rolls back the whole transaction, which is what the caller gets anyway,
+    // and spares SQLite a statement journal for every insert.
     q.push(
-        " audit_records (seq, at_ms, proposal_id, digest, agent, tool, kind, decision, body, \
-         prev_hash, hash) ",
+        "INSERT OR ROLLBACK INTO audit_records (seq, at_ms, proposal_id, digest, agent, tool, \
+         kind, decision, body, prev_hash, hash) ",
     );
     q.push_values(rows, |mut row, c| {
         row.push_bind(c.seq)
@@ -1367,7 +1357,7 @@ async fn write_batch_sqlite(
         let mut q: QueryBuilder<'_, sqlx::Sqlite> =
             QueryBuilder::new(if first { "BEGIN IMMEDIATE; " } else { "" });
         first = false;
-        push_insert(&mut q, chunk, false);
+        push_insert(&mut q, chunk);
         if sizes.peek().is_none() {
             q.push("; ");
             if push_checkpoints(&mut q, &chain, signing_key, now) {
@@ -1408,14 +1398,43 @@ async fn write_batch_postgres(
         signing_key,
         writing.checkpoint_every,
     )?;
-    let mut rest = chain.rows.as_slice();
-    for size in chunk_sizes(rest.len()) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        let mut q: QueryBuilder<'_, sqlx::Postgres> = QueryBuilder::new("");
-        push_insert(&mut q, chunk, true);
-        q.build().execute(&mut *tx).await?;
-    }
+    // One statement for any number of rows, one array per column.
+    let rows = &chain.rows;
+    sqlx::query(
+        "INSERT INTO audit_records (seq, at_ms, proposal_id, digest, agent, tool, kind, \
+         decision, body, prev_hash, hash) SELECT * FROM UNNEST($1::bigint[], $2::bigint[], \
+         $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+         $10::bytea[], $11::bytea[])",
+    )
+    .bind(rows.iter().map(|c| c.seq).collect::<Vec<_>>())
+    .bind(rows.iter().map(|c| c.record.at_ms).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|c| &*c.record.proposal_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|c| c.record.digest.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|c| c.record.agent.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|c| &*c.record.tool).collect::<Vec<_>>())
+    .bind(rows.iter().map(|c| c.record.kind).collect::<Vec<_>>())
+    .bind(rows.iter().map(|c| c.record.decision).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|c| c.record.body.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|c| c.prev.as_slice()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|c| c.hash.as_slice()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
     let mut q: QueryBuilder<'_, sqlx::Postgres> = QueryBuilder::new("");
     if push_checkpoints(&mut q, &chain, signing_key, now) {
         q.build().execute(&mut *tx).await?;
