@@ -126,10 +126,7 @@ pub(crate) async fn catch_up(keyed: &Backend) -> Result<i64, AuditError> {
 /// The trail's head and how far the keys go.
 async fn positions(keyed: &Backend) -> Result<(i64, i64), AuditError> {
     Ok(on_pool!(keyed, pool => {
-        sqlx::query_as(&format!(
-            "SELECT (SELECT seq FROM audit_head WHERE id = 1), \
-             (SELECT keyed FROM {KEYS_STATE} WHERE id = 1)"
-        ))
+        sqlx::query_as(&format!("SELECT (SELECT seq FROM audit_head WHERE id = 1), ({KEYED})"))
         .fetch_one(pool)
         .await?
     }))

@@ -73,7 +73,8 @@ pub(crate) enum Backend {
 /// Runs `$body` with `$pool` bound to the backend's pool, `Db` to its database type,
 /// `BEGIN` to the statement that opens a writing transaction (SQLite takes the write lock at
 /// once so that a read inside the transaction can never go stale), and `KEYS` and
-/// `KEYS_STATE` to the key index's tables (see `keys`).
+/// `KEYS_STATE` to the key index's tables (see `keys`), and `KEYED` to the query of how far
+/// the key index goes.
 macro_rules! on_pool {
     ($backend:expr, $pool:ident => $body:expr) => {
         on_pool!(Backend: $backend, $pool => $body)
@@ -92,6 +93,8 @@ macro_rules! on_pool {
                 const KEYS: &str = "keys.audit_key_runs";
                 #[allow(dead_code)]
                 const KEYS_STATE: &str = "keys.audit_key_runs_state";
+                #[allow(dead_code)]
+                const KEYED: &str = "SELECT keyed FROM keys.audit_key_runs_state WHERE id = 1";
                 $body
             }
             #[cfg(feature = "postgres")]
@@ -106,6 +109,8 @@ macro_rules! on_pool {
                 const KEYS: &str = "audit_key_runs";
                 #[allow(dead_code)]
                 const KEYS_STATE: &str = "audit_key_runs_state";
+                #[allow(dead_code)]
+                const KEYED: &str = "SELECT keyed FROM audit_key_runs_state WHERE id = 1";
                 $body
             }
         }
@@ -383,10 +388,9 @@ impl AuditStore {
     pub async fn tail(&self, n: usize) -> Result<Vec<StoredRecord>, AuditError> {
         let limit = i64::try_from(n).unwrap_or(i64::MAX);
         let mut rows: Vec<RawRow> = on_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(
-                "SELECT seq, at_ms, proposal_id, digest, agent, tool, kind, decision, body, \
-                 prev_hash, hash FROM audit_records ORDER BY seq DESC LIMIT $1",
-            )
+            sqlx::query_as(&format!(
+                "{SELECT_RECORDS} FROM audit_records r ORDER BY r.seq DESC LIMIT $1"
+            ))
             .bind(limit)
             .fetch_all(pool)
             .await?
@@ -419,7 +423,7 @@ impl AuditStore {
             // Keys up to `keyed` are complete and never change; the records after it are
             // scanned. Both parts are bounded by it, so no snapshot needs to span them.
             let keyed: i64 =
-                sqlx::query_scalar(&format!("SELECT keyed FROM {KEYS_STATE} WHERE id = 1"))
+                sqlx::query_scalar(KEYED)
                     .fetch_one(&mut *connection)
                     .await?;
             // Runs of one key never overlap, so in the order of their last records, and each
@@ -463,7 +467,7 @@ impl AuditStore {
     /// keyed query. It follows the head within moments; a lasting gap is worth an alert.
     pub async fn keys_indexed(&self) -> Result<u64, AuditError> {
         let keyed: i64 = on_pool!(&self.inner.keyed, pool => {
-            sqlx::query_scalar(&format!("SELECT keyed FROM {KEYS_STATE} WHERE id = 1"))
+            sqlx::query_scalar(KEYED)
                 .fetch_one(pool)
                 .await?
         });
@@ -531,10 +535,9 @@ impl AuditStore {
 
     async fn rows_after(&self, after: i64, limit: i64) -> Result<Vec<RawRow>, AuditError> {
         Ok(on_pool!(&self.inner.backend, pool => {
-            sqlx::query_as(
-                "SELECT seq, at_ms, proposal_id, digest, agent, tool, kind, decision, body, \
-                 prev_hash, hash FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2",
-            )
+            sqlx::query_as(&format!(
+                "{SELECT_RECORDS} FROM audit_records r WHERE r.seq > $1 ORDER BY r.seq LIMIT $2"
+            ))
             .bind(after)
             .bind(limit)
             .fetch_all(pool)
@@ -1464,6 +1467,52 @@ mod chunk_tests {
                     .all(|s| s.is_power_of_two() && *s <= INSERT_CHUNK)
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod syncer_tests {
+    use super::*;
+
+    fn job() -> (Job, oneshot::Receiver<Result<(), AuditError>>) {
+        let (done, answer) = oneshot::channel();
+        let job = Job {
+            records: Vec::new(),
+            done,
+        };
+        (job, answer)
+    }
+
+    #[test]
+    fn a_failed_flush_fails_its_batches_and_stops_recording() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // A log that cannot be opened: the flush fails as a failing disk would.
+        let syncer = Syncer::start(dir.path().join("missing").join("trail.db-wal"));
+        assert!(syncer.failure().is_none());
+        let (first, first_answer) = job();
+        let (second, second_answer) = job();
+        syncer.flush(vec![first, second]);
+        for answer in [first_answer, second_answer] {
+            let result = answer.blocking_recv().unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                matches!(result, Err(AuditError::NotDurable(ref message)) if message.contains("trail.db-wal")),
+                "{result:?}"
+            );
+        }
+        // The writer asks before every batch, and refuses it from now on.
+        assert!(matches!(syncer.failure(), Some(AuditError::NotDurable(_))));
+    }
+
+    #[test]
+    fn a_flushed_log_answers_its_batches() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let wal = dir.path().join("trail.db-wal");
+        std::fs::write(&wal, b"log").unwrap_or_else(|e| panic!("{e}"));
+        let syncer = Syncer::start(wal);
+        let (first, answer) = job();
+        syncer.flush(vec![first]);
+        assert!(matches!(answer.blocking_recv(), Ok(Ok(()))));
+        assert!(syncer.failure().is_none());
     }
 }
 
