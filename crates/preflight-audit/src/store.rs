@@ -1190,14 +1190,15 @@ struct Chain<'a> {
 }
 
 /// Chains `batch` onto the head `(head_seq, head_hash)`, signing checkpoints and the new head
-/// when a key is given.
+/// when the writer has a key.
 fn chain<'a>(
     batch: &'a [Job],
     head_seq: i64,
     head_hash: &[u8],
-    signing_key: Option<&SigningKey>,
-    checkpoint_every: u64,
+    writing: &Writing,
 ) -> Result<Chain<'a>, AuditError> {
+    let signing_key = writing.signing_key.as_ref();
+    let checkpoint_every = writing.checkpoint_every;
     let mut prev = to_hash(head_hash).ok_or_else(|| AuditError::Unreadable {
         row: "head".into(),
         message: "the head hash is not 32 bytes long".into(),
@@ -1342,13 +1343,7 @@ async fn write_batch_sqlite(
             (seq, hash, true)
         }
     };
-    let chain = chain(
-        batch,
-        head_seq,
-        &head_hash,
-        signing_key,
-        writing.checkpoint_every,
-    )?;
+    let chain = chain(batch, head_seq, &head_hash, writing)?;
     let mut rest = chain.rows.as_slice();
     let mut sizes = chunk_sizes(rest.len()).peekable();
     let mut first = !opened;
@@ -1394,13 +1389,7 @@ async fn write_batch_postgres(
         sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut *tx)
             .await?;
-    let chain = chain(
-        batch,
-        head_seq,
-        &head_hash,
-        signing_key,
-        writing.checkpoint_every,
-    )?;
+    let chain = chain(batch, head_seq, &head_hash, writing)?;
     // One statement for any number of rows, one array per column.
     let rows = &chain.rows;
     sqlx::query(
