@@ -227,7 +227,7 @@ pub(crate) fn secret() -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| Error::config("random", format!("no randomness available: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(preflight_core::to_hex(&bytes))
 }
 
 /// The console's own page: `/` at the root, else the base path itself (a router nested at

@@ -81,15 +81,6 @@ pub(crate) fn checkpoint_message(seq: u64, hash: &Hash) -> Vec<u8> {
     message
 }
 
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
-
 pub(crate) fn to_hash(bytes: &[u8]) -> Option<Hash> {
     bytes.try_into().ok()
 }

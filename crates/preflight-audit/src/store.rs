@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use preflight_core::{
     Approval, ApprovalDecision, ApprovalRequest, ApprovalStatus, ApprovalStore, AuditEvent,
-    AuditSink, FleetLimits, QueueChange, QueuedApproval, StoreError, Timestamp,
+    AuditSink, FleetLimits, QueueChange, QueuedApproval, StoreError, Timestamp, to_hex,
 };
 use sqlx::QueryBuilder;
 use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
@@ -16,7 +16,7 @@ use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use crate::error::AuditError;
 use crate::keys::{key_indexer, key_of};
 use crate::record::{
-    Filter, GENESIS, Hash, Prepared, StoredRecord, chain_hash, checkpoint_message, to_hash, to_hex,
+    Filter, GENESIS, Hash, Prepared, StoredRecord, chain_hash, checkpoint_message, to_hash,
 };
 use crate::verify::{
     RawCheckpoint, RawRow, RowCheck, Tamper, VerifyReport, check_checkpoint, check_row,

@@ -3,10 +3,10 @@
 use std::fmt;
 
 use ed25519_dalek::{Signature, VerifyingKey};
-use preflight_core::AuditEvent;
+use preflight_core::{AuditEvent, to_hex};
 use serde::Serialize;
 
-use crate::record::{Hash, Prepared, chain_hash, checkpoint_message, to_hash, to_hex};
+use crate::record::{Hash, Prepared, chain_hash, checkpoint_message, to_hash};
 
 /// A record row as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]

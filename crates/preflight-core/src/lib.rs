@@ -26,7 +26,7 @@ pub use effect::{Effect, Inspection, Inspector, Operation};
 pub use gate::{Checked, Gate, GateBuildError, GateBuilder, GateError, Gated, Permit, PermitError};
 pub use scope::{ResourcePattern, Scope, ScopeEntry};
 pub use store::{AuditEvent, AuditKind, AuditSink, FleetLimits, Outcome, StoreError};
-pub use time::{Timestamp, new_id};
+pub use time::{Timestamp, new_id, to_hex};
 pub use verdict::{Decision, FailClosed, Reason, ReasonKind, Usage, Verdict};
 pub use verifier::{
     BoxVerifier, ErrorKind, FailClosedVerifier, Fixed, Named, Proposal, Verifier, VerifierExt,

@@ -92,6 +92,17 @@ fn id_digits() -> [u8; 32] {
 }
 
 /// Writes `bytes` as lowercase hex digits into `digits`, two per byte.
+/// `bytes` as lowercase hex digits, two per byte.
+///
+/// ```
+/// assert_eq!(preflight_core::to_hex(&[0x0f, 0xa0]), "0fa0");
+/// ```
+pub fn to_hex(bytes: &[u8]) -> String {
+    let mut digits = vec![0u8; bytes.len() * 2];
+    write_hex(bytes, &mut digits);
+    ascii_text(&digits).into_owned()
+}
+
 pub(crate) fn write_hex(bytes: &[u8], digits: &mut [u8]) {
     for (pair, byte) in digits.chunks_exact_mut(2).zip(bytes) {
         pair[0] = b"0123456789abcdef"[usize::from(byte >> 4)];

@@ -219,7 +219,7 @@ pub fn close_marker(boundary: &str) -> String {
 /// A fresh random boundary: 128 bits from the operating system's generator, as hex.
 pub fn random_boundary() -> String {
     let bytes: [u8; 16] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    preflight_core::to_hex(&bytes)
 }
 
 /// Renders the prompt for `proposal` with a fresh boundary that occurs neither in the data

@@ -344,8 +344,7 @@ impl LlmVerifierBuilder {
         }
         let policy_version = self.policy_version.unwrap_or_else(|| {
             let digest = Sha256::digest(envelope.as_bytes());
-            let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-            format!("sha256:{hex}")
+            format!("sha256:{}", preflight_core::to_hex(&digest[..8]))
         });
         let client = match self.client {
             Some(client) => client,
