@@ -37,7 +37,8 @@ const PAGE: i64 = 2_000;
 const INSERT_CHUNK: usize = 64;
 
 /// Splits `len` rows into chunks whose sizes are powers of two (64, 32, …, 1), so that only
-/// seven distinct insert statements exist and each is prepared once and then cached.
+/// seven distinct multi-row inserts exist (each also ending a SQLite batch with its commit)
+/// and each is prepared once and then cached.
 pub(crate) fn chunk_sizes(mut len: usize) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
         if len == 0 {
@@ -72,17 +73,14 @@ pub(crate) enum Backend {
 
 /// Runs `$body` with `$pool` bound to the backend's pool, `Db` to its database type,
 /// `BEGIN` to the statement that opens a writing transaction (SQLite takes the write lock at
-/// once so that a read inside the transaction can never go stale), and `KEYS` and
-/// `KEYS_STATE` to the key index's tables (see `keys`), and `KEYED` to the query of how far
-/// the key index goes.
+/// once so that a read inside the transaction can never go stale), `KEYS` and `KEYS_STATE`
+/// to the key index's tables (see `keys`), and `KEYED` to the query of how far the key index
+/// goes.
 macro_rules! on_pool {
     ($backend:expr, $pool:ident => $body:expr) => {
-        on_pool!(Backend: $backend, $pool => $body)
-    };
-    ($kind:ident: $backend:expr, $pool:ident => $body:expr) => {
         match $backend {
             #[cfg(feature = "sqlite")]
-            $kind::Sqlite($pool) => {
+            Backend::Sqlite($pool) => {
                 #[allow(dead_code)]
                 type Db = sqlx::Sqlite;
                 #[allow(dead_code)]
@@ -98,7 +96,7 @@ macro_rules! on_pool {
                 $body
             }
             #[cfg(feature = "postgres")]
-            $kind::Postgres($pool) => {
+            Backend::Postgres($pool) => {
                 #[allow(dead_code)]
                 type Db = sqlx::Postgres;
                 #[allow(dead_code)]
@@ -752,11 +750,11 @@ async fn connect(url: &str, max_connections: u32) -> Result<Connected, AuditErro
                 // FULL: a commit is on disk (not only in the OS cache) before append returns.
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(30))
-                // A larger page cache and memory-mapped reads keep index inserts off the
-                // system-call path as the trail grows.
                 // A new trail only (an existing file keeps its own): a commit then writes
                 // half as many pages to the log, each in two system calls.
                 .page_size(8192)
+                // A larger page cache and memory-mapped reads keep index inserts off the
+                // system-call path as the trail grows.
                 .pragma("cache_size", "-65536")
                 .pragma("mmap_size", "268435456")
                 // The writer has the WAL checkpointed from another connection, off the commit
