@@ -178,7 +178,7 @@ fn the_reference_policy_passes_the_shared_corpus() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let policy = format!("{root}/examples/policies/infra-bot.toml");
     let corpus = std::env::var("PREFLIGHT_CORPUS")
-        .unwrap_or_else(|_| format!("{root}/../shared/corpus/actions.jsonl"));
+        .unwrap_or_else(|_| format!("{root}/corpus/actions.jsonl"));
     assert!(
         std::path::Path::new(&policy).exists(),
         "{policy} is missing (preflight-rules ships it)"

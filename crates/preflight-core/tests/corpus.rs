@@ -10,7 +10,7 @@ fn corpus_path() -> std::path::PathBuf {
         || {
             std::path::PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/corpus/actions.jsonl"
+                "/../../corpus/actions.jsonl"
             ))
         },
         Into::into,

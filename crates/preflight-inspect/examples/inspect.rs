@@ -2,7 +2,7 @@
 //! as seen by the reference environments of the corpus.
 //!
 //! ```text
-//! cargo run -p preflight-inspect --example inspect -- ../shared/corpus/actions.jsonl
+//! cargo run -p preflight-inspect --example inspect -- corpus/actions.jsonl
 //! ```
 
 use std::io::Read;

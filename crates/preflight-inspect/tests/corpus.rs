@@ -17,7 +17,7 @@ fn corpus_path() -> PathBuf {
         .unwrap_or_else(|| {
             PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/corpus/actions.jsonl"
+                "/../../corpus/actions.jsonl"
             ))
         })
 }

@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! # a trajectory data set in the R-Judge shape (ASSEBench, R-Judge), the first 50 records:
-//! cargo run -p preflight-llm --example eval -- trajectories ../shared/datasets/assebench-security.json 50
+//! cargo run -p preflight-llm --example eval -- trajectories datasets/assebench-security.json 50
 //! # a case corpus judged against an envelope file:
-//! cargo run -p preflight-llm --example eval -- corpus ../shared/corpus/actions.jsonl ../shared/corpus/ENVELOPE.md
+//! cargo run -p preflight-llm --example eval -- corpus corpus/actions.jsonl corpus/ENVELOPE.md
 //! ```
 
 use std::path::Path;

@@ -13,7 +13,7 @@ fn corpus_path() -> PathBuf {
         || {
             PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/corpus/actions.jsonl"
+                "/../../corpus/actions.jsonl"
             ))
         },
         PathBuf::from,

@@ -7,7 +7,7 @@
 use preflight_core::{Effect, Inspection};
 use preflight_inspect::{EnvironmentMarkers, Environments};
 
-/// The environments of `shared/corpus/ENVELOPE.md`.
+/// The environments of `corpus/ENVELOPE.md`.
 pub fn envelope_environments() -> Environments {
     let markers = |name: &str, account: &str| EnvironmentMarkers {
         aws_profiles: vec![name.into()],
