@@ -409,7 +409,8 @@ fn expectations() -> BTreeMap<&'static str, Expected> {
             "xargs-rm",
             unbounded(&[
                 "read file:///home/alice",
-                "delete file:///** +recursive +opaque +unbounded",
+                "execute cmd://rm +opaque",
+                "execute file:///** +opaque +unbounded",
             ]),
         ),
         ("redirect-passwd", e(&["update file:///etc/passwd"])),

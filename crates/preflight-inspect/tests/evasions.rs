@@ -57,7 +57,7 @@ const EVASIONS: &[(&str, &[&str])] = &[
     (
         r#"eval "rm -rf /etc""#,
         &[
-            "execute cmd://eval +opaque",
+            "execute cmd://eval",
             "delete file:///etc +recursive",
         ],
     ),
@@ -106,11 +106,11 @@ const EVASIONS: &[(&str, &[&str])] = &[
     ),
     (
         "rm -rf $UNSET_VAR/",
-        &["delete file:///** +opaque +unbounded"],
+        &["execute cmd://rm +opaque", "execute file:///** +opaque +unbounded"],
     ),
     (
         "for d in /etc /usr; do rm -rf $d; done",
-        &["delete file:///** +opaque +unbounded"],
+        &["delete file:///etc +recursive", "delete file:///usr +recursive"],
     ),
     // Directories and traversal.
     (
@@ -142,7 +142,7 @@ const EVASIONS: &[(&str, &[&str])] = &[
     ("rm -rf ./*", &["delete file:///workspace/app/* +unbounded"]),
     (
         "rm -rf /{etc,usr}",
-        &["delete file:///{etc,usr} +unbounded"],
+        &["delete file:///etc +unbounded", "delete file:///usr +unbounded"],
     ),
     // find and xargs.
     (
@@ -155,7 +155,7 @@ const EVASIONS: &[(&str, &[&str])] = &[
     ),
     (
         "ls | xargs -I{} rm -rf {}",
-        &["delete file:///** +opaque +unbounded"],
+        &["execute cmd://rm +opaque", "execute file:///** +opaque +unbounded"],
     ),
     // Interpreters.
     (
