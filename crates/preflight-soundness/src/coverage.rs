@@ -47,7 +47,8 @@ impl Cover {
 /// | parent | helpers | why |
 /// |---|---|---|
 /// | `git` | `git`, `git-*` (and anything under a `git-core` directory), `sh`, `ssh` | sub-commands, transports and remote helpers (`git-receive-pack`, `git-remote-https`); `sh` runs a transport command line; `ssh` reaches `ssh://` remotes |
-/// | `tar` | `gzip`, `bzip2`, `xz`, `zstd`, `lzip`, `lzma`, `lzop`, `compress` | `-z`, `-j`, `-J`, `--zstd` filters |
+/// | `tar` | `sh`, `gzip`, `bzip2`, `xz`, `zstd`, `lzip`, `lzma`, `lzop`, `compress` | `-z`, `-j`, `-J`, `--zstd` filters, which tar starts through `sh -c` |
+/// | `mkfs` | `mkfs.*` | the front end runs the file system's own `mkfs.TYPE` |
 /// | `scp`, `rsync` | `ssh` | the transport |
 pub fn is_helper(parent: &str, child: &Program) -> bool {
     match parent {
@@ -60,8 +61,9 @@ pub fn is_helper(parent: &str, child: &Program) -> bool {
         }
         "tar" => matches!(
             child.name.as_str(),
-            "gzip" | "bzip2" | "xz" | "zstd" | "lzip" | "lzma" | "lzop" | "compress"
+            "sh" | "gzip" | "bzip2" | "xz" | "zstd" | "lzip" | "lzma" | "lzop" | "compress"
         ),
+        "mkfs" => child.name.starts_with("mkfs."),
         "scp" | "rsync" => child.name == "ssh",
         _ => false,
     }
@@ -101,9 +103,13 @@ fn command_name(resource: &str) -> Option<&str> {
     resource.strip_prefix("cmd://")
 }
 
-/// Whether the operation of an inspected effect fits an observed file effect.
-pub fn operation_fits(kind: Kind, operation: Operation) -> bool {
+/// Whether the operation of an inspected effect fits an observed file effect. A removal of a
+/// path that exists again after the command (`replaced`) is an update of it.
+pub fn operation_fits(kind: Kind, replaced: bool, operation: Operation) -> bool {
     use Operation::{Create, Delete, PermissionChange, Update};
+    if replaced && matches!(kind, Kind::Unlink | Kind::Rmdir | Kind::RenameSource) {
+        return matches!(operation, Update | Delete);
+    }
     match kind {
         Kind::Write | Kind::Create | Kind::Truncate | Kind::Mkdir => {
             matches!(operation, Create | Update | Delete)
@@ -295,7 +301,7 @@ fn listed(observed: &Observed, effects: &[Effect]) -> bool {
         }
         Kind::Connect => false,
         kind => effects.iter().any(|e| {
-            operation_fits(kind, e.operation)
+            operation_fits(kind, observed.replaced, e.operation)
                 && file_path(&e.resource)
                     .is_some_and(|p| path_covered(p, e.recursive, &observed.target))
         }),
@@ -336,6 +342,7 @@ mod tests {
             argv: Vec::new(),
             errno: None,
             process: Vec::new(),
+            replaced: false,
             lineage: lineage
                 .iter()
                 .map(|n| Program {
@@ -389,6 +396,10 @@ mod tests {
         assert_eq!(coverage(&chmod, &[delete]), None);
         let mut recursive = effect(Operation::Delete, "file:///workspace/app");
         recursive.recursive = true;
+        let mut replaced = observed(Kind::Unlink, "/workspace/app/a.txt", &["git"]);
+        replaced.replaced = true;
+        let update = effect(Operation::Update, "file:///workspace/app/a.txt");
+        assert_eq!(coverage(&replaced, &[update]), Some(Cover::Listed));
         let deep = observed(Kind::Rmdir, "/workspace/app/src/legacy", &["rm"]);
         assert_eq!(coverage(&deep, &[recursive]), Some(Cover::Listed));
     }
@@ -422,8 +433,10 @@ mod tests {
             coverage(&inner, &[effect(Operation::Execute, "cmd://xargs")]),
             None
         );
-        let gzip = observed(Kind::Exec, "/usr/bin/gzip", &["tar"]);
+        let gzip = observed(Kind::Exec, "/usr/bin/gzip", &["tar", "sh"]);
         assert_eq!(coverage(&gzip, &[]), Some(Cover::Helper));
+        let mkfs = observed(Kind::Exec, "/usr/sbin/mkfs.ext4", &["mkfs"]);
+        assert_eq!(coverage(&mkfs, &[]), Some(Cover::Helper));
         let mut unknown = effect(Operation::Execute, "cmd://*");
         unknown.opaque = true;
         assert_eq!(coverage(&rm, &[unknown.clone()]), Some(Cover::Listed));

@@ -131,6 +131,9 @@ fn run(args: &Args) -> Result<ExitCode, String> {
                 continue;
             }
         };
+        if run.timed_out {
+            let _ = writeln!(stdout, "TIMEOUT {:?}", variant.command);
+        }
         let judged = judge(&run.observed, &inspection);
         totals.add(&variant.command, &judged, run.timed_out, run.elapsed);
         let missed: Vec<_> = judged
@@ -150,6 +153,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
                 rewrites: &variant.rewrites,
                 effect,
                 inspection: &inspection.effects,
+                timed_out: run.timed_out,
             };
             let line = serde_json::to_string(&failure).map_err(|e| e.to_string())?;
             writeln!(failures, "{line}")

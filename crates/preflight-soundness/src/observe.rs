@@ -95,6 +95,10 @@ pub struct Observed {
     /// The programs exec'd in the process's ancestry, oldest first, the harness's own shell
     /// excluded. For an exec, the ancestry before it.
     pub lineage: Vec<Program>,
+    /// A path removed (unlinked, rmdir'ed, renamed away) that exists again after the command:
+    /// it was replaced, not lost (git rewrites a file by unlinking and creating it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replaced: bool,
 }
 
 impl Observed {
@@ -264,6 +268,7 @@ pub fn observe(calls: &[Call], cwd: &str) -> Vec<Observed> {
                     errno: None,
                     process: argv,
                     lineage: process_view.lineage,
+                    replaced: false,
                 };
                 push_unique(&mut out, &mut seen, observed);
                 continue;
@@ -292,6 +297,7 @@ pub fn observe(calls: &[Call], cwd: &str) -> Vec<Observed> {
                 errno: call.outcome.errno().map(str::to_string),
                 process: process_view.argv.clone(),
                 lineage: process_view.lineage.clone(),
+                replaced: false,
             };
             push_unique(&mut out, &mut seen, observed);
         }
@@ -320,10 +326,12 @@ fn is_fork(name: &str) -> bool {
 
 const WRITE_FLAGS: [&str; 5] = ["O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND"];
 
+/// Whether `open` flags write. `O_TMPFILE` makes a file with no name, which is not an effect
+/// (a later `linkat` giving it one is).
 fn opens_for_writing(flags: &str) -> bool {
-    flags
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|flag| WRITE_FLAGS.contains(&flag))
+    let mut flags = flags.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+    let flags: Vec<&str> = flags.by_ref().collect();
+    !flags.contains(&"O_TMPFILE") && flags.iter().any(|flag| WRITE_FLAGS.contains(flag))
 }
 
 /// The file or network effects of one call, with absolute targets.
@@ -500,6 +508,18 @@ pub fn join(base: &str, path: &str) -> String {
     out
 }
 
+/// Marks removals of paths that exist after the command as replacements.
+pub fn mark_replaced(observed: &mut [Observed], after: &BTreeSet<String>) {
+    for o in observed {
+        if matches!(o.kind, Kind::Unlink | Kind::Rmdir | Kind::RenameSource)
+            && o.succeeded()
+            && after.contains(&o.target)
+        {
+            o.replaced = true;
+        }
+    }
+}
+
 /// Drops the ephemeral file effects: a successful call on a path inside the snapshotted trees
 /// that existed neither before nor after the command (a temporary file made and removed, or
 /// renamed away, by the same run). Failed attempts are never ephemeral.
@@ -646,6 +666,20 @@ mod tests {
         let helper = observed.last().expect("helper exec");
         assert_eq!(helper.lineage.len(), 1);
         assert_eq!(helper.lineage[0].name, "git");
+    }
+
+    #[test]
+    fn anonymous_temporary_files_and_replacements() {
+        assert!(!opens_for_writing("O_RDWR|O_EXCL|O_TMPFILE"));
+        assert!(opens_for_writing("O_WRONLY|O_CREAT"));
+        assert!(!opens_for_writing("O_RDONLY|O_CLOEXEC"));
+        let trace = r#"5 execve("/usr/bin/bash", ["bash", "-c", "x"], 0x1 /* 1 var */) = 0
+5 unlinkat(AT_FDCWD</w>, "a", 0) = 0
+5 unlinkat(AT_FDCWD</w>, "b", 0) = 0
+"#;
+        let mut observed = observe(&parse_trace(trace), "/w");
+        mark_replaced(&mut observed, &["/w/a".to_string()].into());
+        assert!(observed[0].replaced && !observed[1].replaced);
     }
 
     #[test]

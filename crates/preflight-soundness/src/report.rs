@@ -25,6 +25,8 @@ pub struct Failure<'a> {
     pub effect: &'a Observed,
     /// Everything inspection derived.
     pub inspection: &'a [Effect],
+    /// The command was killed at the time limit.
+    pub timed_out: bool,
 }
 
 /// Counts over a whole run.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::observe::{Observed, drop_ephemeral, observe};
+use crate::observe::{Observed, drop_ephemeral, mark_replaced, observe};
 use crate::strace::parse_trace;
 
 /// Where strace writes inside the sandbox: a file bound over a path no command has a reason
@@ -335,7 +335,8 @@ impl Sandbox {
         let mut after = BTreeSet::new();
         let mut after_dirs = BTreeSet::new();
         snapshot(&root, &mut after, &mut after_dirs)?;
-        let observed = drop_ephemeral(observed, &self.before, &after, in_snapshot);
+        let mut observed = drop_ephemeral(observed, &self.before, &after, in_snapshot);
+        mark_replaced(&mut observed, &after);
         force_remove(&root)?;
         Ok(Run {
             observed,
