@@ -14,7 +14,9 @@ use sqlparser::dialect::{
     BigQueryDialect, ClickHouseDialect, Dialect, DuckDbDialect, GenericDialect, MsSqlDialect,
     MySqlDialect, PostgreSqlDialect, RedshiftSqlDialect, SQLiteDialect, SnowflakeDialect,
 };
-use sqlparser::parser::Parser;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use crate::effects::{attr, clip, opaque, tag};
 use crate::{Environments, derive_blast_radius};
@@ -72,24 +74,23 @@ fn table_name(name: &ObjectName) -> String {
         .to_ascii_lowercase()
 }
 
+/// The deepest SQL analysed: a bound on how far the parser could nest its syntax tree, which
+/// is walked, printed and dropped recursively. Deeper SQL is opaque.
+pub(crate) const MAX_SQL_DEPTH: usize = 1000;
+
 /// Inspects a SQL string against the database of `url`. One effect per table a statement
 /// touches; `SELECT` → read, `INSERT` → create, `UPDATE` → update, `DELETE` → delete,
 /// `DROP`/`TRUNCATE` → delete (tag `ddl`), `ALTER` → update (`ddl`), `CREATE` → create
 /// (`ddl`), `GRANT`/`REVOKE` → permission change. `UPDATE`/`DELETE` without `WHERE` or with
 /// a tautology, and `TRUNCATE`, are unbounded. DML inside CTEs counts. A string that does not
-/// parse is one opaque effect on `sql://<host>/<db>/*`.
+/// parse, or whose syntax tree could nest deeper than 1 000 levels, is one opaque effect on
+/// `sql://<host>/<db>/*`.
 pub fn inspect_sql(url: &str, text: &str, envs: &Environments) -> Inspection {
     let dialect = dialect(url);
     let mut notes = Vec::new();
     let mut effects = Vec::new();
-    let parsed = catch_unwind(AssertUnwindSafe(|| {
-        Parser::parse_sql(dialect.as_ref(), text)
-    }))
-    .unwrap_or_else(|_| {
-        Err(sqlparser::parser::ParserError::ParserError(
-            "the SQL parser failed".into(),
-        ))
-    });
+    let parsed = catch_unwind(AssertUnwindSafe(|| parse(dialect.as_ref(), text)))
+        .unwrap_or_else(|_| Err("SQL parse error: the SQL parser failed".into()));
     match parsed {
         Ok(statements) => {
             for statement in &statements {
@@ -99,8 +100,8 @@ pub fn inspect_sql(url: &str, text: &str, envs: &Environments) -> Inspection {
                 notes.push("empty SQL".into());
             }
         }
-        Err(error) => {
-            notes.push(format!("SQL parse error: {error}"));
+        Err(note) => {
+            notes.push(note);
             let (resource, environment) = sql_target(url, None, envs);
             let mut effect = opaque(Operation::Execute, resource);
             effect.environment = environment;
@@ -113,6 +114,97 @@ pub fn inspect_sql(url: &str, text: &str, envs: &Environments) -> Inspection {
         effects,
         notes,
     }
+}
+
+/// Parses `text`, unless its tokens could nest deeper than [`MAX_SQL_DEPTH`]: the parser
+/// bounds its own recursion, but builds chains (`a OR b OR …`, `… UNION …`, `INT[][]…`) in
+/// a loop, as deep as they are long. The error is the note to give.
+fn parse(dialect: &dyn Dialect, text: &str) -> Result<Vec<Statement>, String> {
+    let parse_error = |error: ParserError| format!("SQL parse error: {error}");
+    let tokens = Tokenizer::new(dialect, text)
+        .tokenize_with_location()
+        .map_err(|e| parse_error(e.into()))?;
+    if nesting_bound(&tokens) > MAX_SQL_DEPTH {
+        return Err(format!(
+            "SQL too deeply nested: more than {MAX_SQL_DEPTH} levels are not analysed"
+        ));
+    }
+    Parser::new(dialect)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(parse_error)
+}
+
+/// An upper bound on the depth of the syntax tree the parser could build from `tokens`,
+/// computed without recursion; it stops counting past [`MAX_SQL_DEPTH`].
+///
+/// Every level of a tree the parser builds consumes at least one token, and a chain of
+/// operators ends at a comma or a semicolon outside brackets, so the bound is, summed over the
+/// open brackets, the tokens since the last comma of each. Chains that do span commas are
+/// counted whole: set operations (`SELECT a, b UNION SELECT a, b …`), and anything after a
+/// `<` (type parameters, `STRUCT<a INT, b INT>`). An opening bracket counts as four tokens:
+/// a bracketed level (`INT[][]…`) takes more stack to walk than an operator.
+fn nesting_bound(tokens: &[TokenWithSpan]) -> usize {
+    const BRACKET_COST: usize = 4;
+    #[derive(Default)]
+    struct Level {
+        /// The bound of the enclosing levels where this one opened.
+        base: usize,
+        /// Tokens since the last comma.
+        run: usize,
+        /// Set operations.
+        set_operations: usize,
+        /// A `<` was seen: commas no longer end a chain.
+        angle: bool,
+    }
+    let mut levels = vec![Level::default()];
+    let mut deepest = 0;
+    for token in tokens {
+        let token = &token.token;
+        if matches!(token, Token::Whitespace(_)) {
+            continue;
+        }
+        if matches!(token, Token::RParen | Token::RBracket | Token::RBrace) && levels.len() > 1 {
+            levels.pop();
+        }
+        let Some(level) = levels.last_mut() else {
+            break;
+        };
+        match token {
+            Token::SemiColon => *level = Level {
+                base: level.base,
+                ..Level::default()
+            },
+            Token::Comma if !level.angle => level.run = 0,
+            Token::Lt | Token::ShiftLeft => {
+                level.angle = true;
+                level.run += 1;
+            }
+            Token::Word(word)
+                if matches!(
+                    word.keyword,
+                    Keyword::UNION | Keyword::EXCEPT | Keyword::INTERSECT | Keyword::MINUS
+                ) =>
+            {
+                level.set_operations += 1;
+                level.run += 1;
+            }
+            Token::LParen | Token::LBracket | Token::LBrace => level.run += BRACKET_COST,
+            _ => level.run += 1,
+        }
+        let depth = level.base + level.run + level.set_operations;
+        deepest = deepest.max(depth);
+        if deepest > MAX_SQL_DEPTH {
+            break;
+        }
+        if matches!(token, Token::LParen | Token::LBracket | Token::LBrace) {
+            levels.push(Level {
+                base: depth,
+                ..Level::default()
+            });
+        }
+    }
+    deepest
 }
 
 struct Emit<'a> {
@@ -394,7 +486,7 @@ fn constant(expr: &Expr) -> Option<Const> {
                 | BinaryOperator::Gt
                 | BinaryOperator::GtEq => {
                     // `col = col` holds for every non-null row.
-                    if left == right && is_plain_column(left) {
+                    if is_plain_column(left) && left == right {
                         return Some(Const::Bool(matches!(
                             op,
                             BinaryOperator::Eq | BinaryOperator::LtEq | BinaryOperator::GtEq
@@ -438,5 +530,118 @@ fn truthy(value: &Const) -> bool {
         Const::Number(n) => *n != 0.0,
         Const::Text(t) => t.parse::<f64>().is_ok_and(|n| n != 0.0),
         Const::Null => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "postgres://app@db.prod.internal/app";
+
+    fn inspect(sql: &str) -> Inspection {
+        inspect_sql(URL, sql, &Environments::default())
+    }
+
+    /// One opaque effect on the whole database, with a note: never an allow.
+    fn assert_opaque(inspection: &Inspection, note: &str) {
+        assert_eq!(inspection.effects.len(), 1, "{:?}", inspection.effects);
+        assert!(inspection.is_opaque());
+        assert_eq!(inspection.effects[0].resource, "sql://db.prod.internal/app/*");
+        assert!(
+            inspection.notes.iter().any(|n| n.starts_with(note)),
+            "{:?}",
+            inspection.notes
+        );
+    }
+
+    fn repeat(head: &str, unit: &str, count: usize, tail: &str) -> String {
+        let mut text = String::from(head);
+        for _ in 0..count {
+            text.push_str(unit);
+        }
+        text.push_str(tail);
+        text
+    }
+
+    // Found by fuzzing: chains the parser builds in a loop overflowed the stack of whatever
+    // walked them next (the tautology check, printing, dropping), aborting the process.
+    #[test]
+    fn deep_nesting_is_opaque_not_a_crash() {
+        let deep = [
+            repeat("SELECT ", "(", 100_000, "1") + &")".repeat(100_000),
+            repeat("DELETE FROM t WHERE 1=1", " OR 1=1", 100_000, ""),
+            repeat("DELETE FROM t WHERE 1=1", " OR 1=1", 100_000, " OR"),
+            repeat("SELECT 1", " UNION SELECT 1, 2", 60_000, ""),
+            repeat("CREATE TABLE t (a INT", "[]", 60_000, ")"),
+            repeat("SELECT x", "[1]", 60_000, ""),
+            repeat("SELECT 1", "+1", 100_000, ""),
+            repeat("SELECT * FROM t WHERE ", "NOT ", 100_000, "true"),
+        ];
+        for sql in &deep {
+            assert_opaque(&inspect(sql), "SQL too deeply nested");
+        }
+    }
+
+    #[test]
+    fn the_deepest_sql_analysed_does_not_overflow_a_small_stack() {
+        let shapes = [
+            repeat("DELETE FROM t WHERE 1=1", " OR 1=1", MAX_SQL_DEPTH / 4 - 2, ""),
+            repeat("SELECT 1", " UNION SELECT 1", MAX_SQL_DEPTH / 4 - 1, ""),
+            repeat("CREATE TABLE t (a INT", "[]", MAX_SQL_DEPTH / 5 - 4, ")"),
+            repeat("SELECT 1", "+1", MAX_SQL_DEPTH / 2 - 1, ""),
+            repeat("SELECT 1", "::int", MAX_SQL_DEPTH / 2 - 1, ""),
+            repeat("SELECT x", "[1]", MAX_SQL_DEPTH / 6 - 1, ""),
+            repeat("SELECT x", " -> 'a'", MAX_SQL_DEPTH / 2 - 1, ""),
+            repeat("SELECT x", " IS NULL", MAX_SQL_DEPTH / 2 - 1, ""),
+            repeat("SELECT x", " AT TIME ZONE 'UTC'", MAX_SQL_DEPTH / 4 - 1, ""),
+            repeat("SELECT x::int", "[]", MAX_SQL_DEPTH / 5 - 2, ""),
+            repeat("UPDATE t SET a = 1 WHERE a = 1", " AND a = 1", MAX_SQL_DEPTH / 4 - 3, ""),
+            repeat("SELECT x", ".f()", MAX_SQL_DEPTH / 12 - 1, ""),
+        ];
+        for sql in shapes {
+            // The stack of a Tokio worker thread. An unoptimised build needs up to about 1 MiB
+            // for the deepest of these (an array type 196 levels deep).
+            let inspection = std::thread::Builder::new()
+                .stack_size(2 * 1024 * 1024)
+                .spawn(move || inspect(&sql))
+                .map(|handle| handle.join());
+            let Ok(Ok(inspection)) = inspection else {
+                panic!("inspection failed");
+            };
+            assert!(!inspection.is_opaque(), "{:?}", inspection.notes);
+        }
+    }
+
+    #[test]
+    fn long_lists_are_not_deep() {
+        let ids: Vec<String> = (0..50_000).map(|i| i.to_string()).collect();
+        let select = format!("SELECT * FROM t WHERE id IN ({})", ids.join(", "));
+        let rows: Vec<String> = (0..10_000).map(|i| format!("({i}, 'x', {i})")).collect();
+        let insert = format!("INSERT INTO t VALUES {}", rows.join(", "));
+        let columns: Vec<String> = (0..5_000).map(|i| format!("c{i}")).collect();
+        let wide = format!("SELECT {} FROM t", columns.join(", "));
+        for sql in [select, insert, wide] {
+            let inspection = inspect(&sql);
+            assert!(!inspection.is_opaque(), "{:?}", inspection.notes);
+            assert!(inspection.notes.is_empty(), "{:?}", inspection.notes);
+        }
+    }
+
+    #[test]
+    fn the_bound_counts_chains_across_commas() {
+        let bound = |sql: &str| {
+            let dialect = PostgreSqlDialect {};
+            let tokens = Tokenizer::new(&dialect, sql)
+                .tokenize_with_location()
+                .unwrap_or_default();
+            nesting_bound(&tokens)
+        };
+        assert!(bound("SELECT a, b, c FROM t") <= 5);
+        assert!(bound("SELECT (1), (2), (3)") <= 8);
+        // Set operations and type parameters span commas.
+        assert!(bound(&repeat("SELECT 1", " UNION SELECT a, b", 100, "")) >= 100);
+        assert!(bound(&repeat("SELECT 1", " + CAST(x AS STRUCT<a INT, b INT>)", 100, "")) >= 100);
+        assert!(bound(&repeat("SELECT a", ", a", 10_000, "")) <= 3);
     }
 }

@@ -3,12 +3,24 @@
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 
-use cel::common::ast::Expr;
+use cel::common::ast::{EntryExpr, Expr};
 use cel::common::value::CelVal;
 use cel::parser::Expression;
-use cel::{Context, Program, Value};
+use cel::{Context, ParseErrors, Program, Value};
 use preflight_core::{Action, Effect};
 use serde::Serialize;
+
+/// The longest condition compiled, in bytes: the CEL parser's time and memory grow quickly
+/// with its input (a 200 KB condition took it minutes, a 1.5 MB one more than 2 GB).
+pub(crate) const MAX_CONDITION_BYTES: usize = 4096;
+/// The most brackets nested in a condition. The CEL parser recurses through eight grammar
+/// rules per bracket, with large stack frames, and its time grows quickly with the depth.
+pub(crate) const MAX_CONDITION_BRACKETS: usize = 8;
+/// The most conditional operators (`a ? b : c`) in a condition: the parser recurses on each.
+pub(crate) const MAX_CONDITION_CONDITIONALS: usize = 16;
+/// The deepest parsed condition, which the interpreter walks recursively (`1 + 1 + …` is as
+/// deep as it is long).
+pub(crate) const MAX_CONDITION_DEPTH: usize = 32;
 
 /// A compiled CEL condition.
 #[derive(Debug)]
@@ -173,14 +185,37 @@ impl Fast {
 }
 
 impl Condition {
-    /// Compiles `source`; a parse error (or a panic inside the parser) is an error.
+    /// Compiles `source`; a parse error (or a panic inside the parser), or a condition past
+    /// one of the limits above (length, brackets, conditional operators, depth), is an error.
     pub(crate) fn compile(source: &str) -> Result<Self, String> {
         if source.trim().is_empty() {
             return Err("empty condition".into());
         }
+        if source.len() > MAX_CONDITION_BYTES {
+            return Err(format!(
+                "invalid condition: longer than {MAX_CONDITION_BYTES} bytes"
+            ));
+        }
+        let (brackets, conditionals) = nesting(source);
+        if brackets > MAX_CONDITION_BRACKETS {
+            return Err(format!(
+                "invalid condition: brackets nested deeper than {MAX_CONDITION_BRACKETS} levels"
+            ));
+        }
+        if conditionals > MAX_CONDITION_CONDITIONALS {
+            return Err(format!(
+                "invalid condition: more than {MAX_CONDITION_CONDITIONALS} conditional \
+                 operators (`?:`)"
+            ));
+        }
         let compiled = std::panic::catch_unwind(AssertUnwindSafe(|| Program::compile(source)));
         match compiled {
             Ok(Ok(program)) => {
+                if deeper_than(program.expression(), MAX_CONDITION_DEPTH) {
+                    return Err(format!(
+                        "invalid condition: nested deeper than {MAX_CONDITION_DEPTH} levels"
+                    ));
+                }
                 let references = program.references();
                 let unknown: Vec<&str> = references
                     .variables()
@@ -195,10 +230,7 @@ impl Condition {
                 let fast = fast(program.expression());
                 Ok(Self { program, fast })
             }
-            Ok(Err(errors)) => Err(format!(
-                "invalid condition: {}",
-                one_line(&errors.to_string())
-            )),
+            Ok(Err(errors)) => Err(format!("invalid condition: {}", describe(&errors))),
             Err(_) => Err("invalid condition: the parser failed".into()),
         }
     }
@@ -246,6 +278,97 @@ impl Condition {
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The parser's errors as `line:column: message`, on one line. (Their `Display` points at
+/// the column with a padded caret, and panics past column 65 535.)
+fn describe(errors: &ParseErrors) -> String {
+    let described: Vec<String> = errors
+        .errors
+        .iter()
+        .map(|e| format!("{}:{}: {}", e.pos.0, e.pos.1, one_line(&e.msg)))
+        .collect();
+    described.join("; ")
+}
+
+/// How deeply `(`, `[` and `{` nest in `source`, and how many `?` it has, outside string
+/// literals (quoted with `'` or `"`, tripled or not, raw after `r`).
+fn nesting(source: &str) -> (usize, usize) {
+    let bytes = source.as_bytes();
+    let (mut depth, mut deepest, mut conditionals) = (0usize, 0usize, 0usize);
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'?' => conditionals += 1,
+            b'\'' | b'"' => {
+                let raw = i
+                    .checked_sub(1)
+                    .and_then(|p| bytes.get(p))
+                    .is_some_and(|b| matches!(b, b'r' | b'R'));
+                let tripled = |at: usize| {
+                    bytes.get(at) == Some(&byte)
+                        && bytes.get(at + 1) == Some(&byte)
+                        && bytes.get(at + 2) == Some(&byte)
+                };
+                let quote = if tripled(i) { 3 } else { 1 };
+                i += quote;
+                loop {
+                    match bytes.get(i) {
+                        // Unterminated: the parser says so.
+                        None => return (deepest, conditionals),
+                        Some(b'\\') if !raw => i += 2,
+                        Some(&b) if b == byte && (quote == 1 || tripled(i)) => {
+                            i += quote;
+                            break;
+                        }
+                        Some(_) => i += 1,
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (deepest, conditionals)
+}
+
+/// Whether `expr` nests deeper than `budget` levels. Looks no deeper than that.
+fn deeper_than(expr: &Expression, budget: usize) -> bool {
+    let Some(budget) = budget.checked_sub(1) else {
+        return true;
+    };
+    let deeper = |e: &Expression| deeper_than(e, budget);
+    match &expr.expr {
+        Expr::Call(call) => {
+            call.target.as_deref().is_some_and(deeper) || call.args.iter().any(deeper)
+        }
+        Expr::Comprehension(c) => [
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ]
+        .into_iter()
+        .any(deeper),
+        Expr::List(list) => list.elements.iter().any(deeper),
+        Expr::Map(map) => map.entries.iter().any(|entry| match &entry.expr {
+            EntryExpr::MapEntry(e) => deeper(&e.key) || deeper(&e.value),
+            EntryExpr::StructField(f) => deeper(&f.value),
+        }),
+        Expr::Struct(s) => s.entries.iter().any(|entry| match &entry.expr {
+            EntryExpr::MapEntry(e) => deeper(&e.key) || deeper(&e.value),
+            EntryExpr::StructField(f) => deeper(&f.value),
+        }),
+        Expr::Select(select) => deeper(&select.operand),
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => false,
+    }
 }
 
 thread_local! {
@@ -375,6 +498,76 @@ mod tests {
                 .fast
                 .is_none()
         );
+    }
+
+    // Found by fuzzing. Deep or long conditions made the parser panic (its error display
+    // past column 65 535), take minutes or gigabytes, or the interpreter overflow the stack
+    // when the rule was checked.
+    #[test]
+    fn deep_and_long_conditions_are_refused_at_load() {
+        let nested = |open: &str, inner: &str, close: &str, n: usize| {
+            format!("{}{inner}{}", open.repeat(n), close.repeat(n))
+        };
+        let cases = [
+            (nested("(", "true", ")", 100_000), "longer than"),
+            (nested("(", "true", ")", 1_000), "brackets nested deeper"),
+            (nested("[", "", "]", 1_000) + " == 1", "brackets nested deeper"),
+            (nested("([", "", "])", 1_000), "brackets nested deeper"),
+            ("true ? true : ".repeat(100) + "true", "conditional operators"),
+            (vec!["1"; 1_000].join(" + ") + " == 1", "nested deeper than"),
+            (format!("input{} == 1", "[0]".repeat(1_000)), "nested deeper than"),
+            (format!("input{} == 1", ".a".repeat(1_000)), "nested deeper than"),
+            (vec!["input.a > 1"; 100_000].join(" && "), "longer than"),
+        ];
+        for (source, error) in cases {
+            let started = std::time::Instant::now();
+            let compiled = Condition::compile(&source);
+            let Err(message) = compiled else {
+                panic!("{}… compiled", &source[..40]);
+            };
+            assert!(message.contains(error), "{message}");
+            assert!(started.elapsed().as_secs() < 5, "{}…", &source[..40]);
+        }
+    }
+
+    #[test]
+    fn the_deepest_conditions_compile_and_evaluate() {
+        let effect = Effect::new(Operation::Read, "x");
+        let nested = |n: usize| format!("{}true{}", "(".repeat(n), ")".repeat(n));
+        let conditionals = |n: usize| format!("{}true", "true ? true : ".repeat(n));
+        let sum = |n: usize| format!("{} == {n}", vec!["1"; n].join(" + "));
+        for (source, depth) in [
+            (nested(MAX_CONDITION_BRACKETS), MAX_CONDITION_BRACKETS),
+            (conditionals(MAX_CONDITION_CONDITIONALS), MAX_CONDITION_CONDITIONALS),
+            (sum(MAX_CONDITION_DEPTH - 1), MAX_CONDITION_DEPTH - 1),
+        ] {
+            let c = Condition::compile(&source).unwrap();
+            assert_eq!(c.evaluate(&action(), &effect, None), Ok(true), "{depth}");
+        }
+        assert!(Condition::compile(&nested(MAX_CONDITION_BRACKETS + 1)).is_err());
+        assert!(Condition::compile(&conditionals(MAX_CONDITION_CONDITIONALS + 1)).is_err());
+        assert!(Condition::compile(&sum(MAX_CONDITION_DEPTH)).is_err());
+        // Brackets inside strings do not count.
+        let text = "((([[[{{{???".repeat(20);
+        for quoted in [
+            format!("'{text}' != 'x'"),
+            format!("\"{text}\" != 'x'"),
+            format!("'''{text}''' != 'x'"),
+            format!("r'\\' + '{text}' != 'x'"),
+            format!("'\\'{text}' != 'x'"),
+        ] {
+            let c = Condition::compile(&quoted).unwrap();
+            assert_eq!(c.evaluate(&action(), &effect, None), Ok(true), "{quoted}");
+        }
+    }
+
+    #[test]
+    fn parse_errors_name_line_and_column() {
+        let Err(message) = Condition::compile("input.amount <= ") else {
+            panic!("compiled");
+        };
+        assert!(message.starts_with("invalid condition: 1:"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
     }
 
     #[test]

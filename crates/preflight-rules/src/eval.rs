@@ -45,6 +45,8 @@ pub(crate) struct Outcome {
     pub(crate) defaulted: SmallVec<[u16; 2]>,
     pub(crate) unknown_env: SmallVec<[u16; 2]>,
     pub(crate) blast_radius: bool,
+    /// The declared environment differs from one inspection derived.
+    pub(crate) environment_mismatch: Option<String>,
     pub(crate) low_confidence: bool,
     pub(crate) unknown_agent: bool,
 }
@@ -168,10 +170,19 @@ impl Policy {
             return out;
         };
         let effects = effects_of(action, inspection);
+        // What the agent declares is compared with what inspection derived, never used in its
+        // place: an effect whose environment cannot be derived is in an unknown environment.
         let declared = action.declared.environment.as_deref();
         for (e, effect) in effects.iter().enumerate() {
             let e = u16::try_from(e).unwrap_or(u16::MAX);
-            let environment = effect.environment.as_deref().or(declared);
+            let environment = effect.environment.as_deref();
+            if let (Some(said), Some(derived)) = (declared, environment) {
+                if said != derived && out.environment_mismatch.is_none() {
+                    out.environment_mismatch = Some(format!(
+                        "the agent declared environment `{said}`, but inspection derived `{derived}`"
+                    ));
+                }
+            }
             let bit = environment_bit(self, environment);
             let mut matched = false;
             let mut visit = |r: u32| {
@@ -252,7 +263,7 @@ impl Policy {
         if !out.defaulted.is_empty() {
             decision = decision.max(self.file.default.decision());
         }
-        if out.blast_radius || out.low_confidence {
+        if out.blast_radius || out.low_confidence || out.environment_mismatch.is_some() {
             decision = decision.max(Decision::Escalate);
         }
         out.decision = Some(decision);
@@ -385,6 +396,14 @@ impl Policy {
                 None,
                 Decision::Escalate,
                 "the declared blast radius is smaller than the one inspection derived".into(),
+            ));
+        }
+        if let Some(mismatch) = &outcome.environment_mismatch {
+            reasons.push(reason(
+                ReasonKind::Declaration,
+                None,
+                Decision::Escalate,
+                mismatch.clone(),
             ));
         }
         if outcome.low_confidence {
@@ -536,7 +555,6 @@ pub fn explain_inspected(policy: &Policy, action: &Action, inspection: &Inspecti
     let verdict = policy.evaluate(action, inspection);
     let effects = effects_of(action, inspection).into_owned();
     let subject = policy.subject(action);
-    let declared = action.declared.environment.as_deref();
     let mut rules = Vec::with_capacity(policy.rules.len());
     for (index, (rule, spec)) in policy.rules.iter().zip(&policy.file.rules).enumerate() {
         let (line, column) = policy.rule_position(index);
@@ -546,7 +564,7 @@ pub fn explain_inspected(policy: &Policy, action: &Action, inspection: &Inspecti
         let mut checks = Vec::new();
         if let (true, Some(subject)) = (applies, subject.as_ref()) {
             for (e, effect) in effects.iter().enumerate() {
-                let environment = effect.environment.as_deref().or(declared);
+                let environment = effect.environment.as_deref();
                 let bit = environment_bit(policy, environment);
                 let target = format!("{} {}", effect.operation, effect.resource);
                 let check = match check(rule, subject, effect, environment, bit) {

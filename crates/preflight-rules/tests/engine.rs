@@ -144,9 +144,42 @@ environments = ["prod"]
         Some("prod"),
     )]);
     assert_eq!(policy.decide(&declared_dev, &prod), Decision::Deny);
-    // Without an environment from the resource, the declaration is the fallback.
+    // Without an environment from the resource, the claim is not a fact: the environment
+    // is unknown, and no `dev` rule applies.
     let unknown = inspection(vec![effect(Operation::Delete, "file:///x", None)]);
-    assert_eq!(policy.decide(&declared_dev, &unknown), Decision::Allow);
+    assert_eq!(policy.decide(&declared_dev, &unknown), Decision::Deny);
+    // A declared environment that differs from the derived one escalates, even where the
+    // derived one would be allowed.
+    let declared_prod = action(json!({"tool": "aws.api", "declared": {"environment": "prod"}}));
+    let dev = inspection(vec![effect(Operation::Delete, "aws://dev/x", Some("dev"))]);
+    let verdict = policy.evaluate(&declared_prod, &dev);
+    assert_eq!(verdict.decision, Decision::Escalate);
+    assert!(
+        verdict.reasons.iter().any(|r| r.message.contains("declared environment `prod`")),
+        "{verdict:?}"
+    );
+}
+
+#[test]
+fn a_declared_environment_never_stands_in_for_a_derived_one() {
+    // The Kiro case: an `aws.api` DeleteStack with no profile, declared as dev.
+    let policy = policy(
+        r#"
+[[rule]]
+id = "dev-deletes"
+effect = "allow"
+operations = ["delete"]
+resources = ["aws://**"]
+environments = ["dev"]
+"#,
+    );
+    let claimed = action(json!({"tool": "aws.api", "declared": {"environment": "dev"}}));
+    let no_profile = inspection(vec![effect(
+        Operation::Delete,
+        "aws://_/cloudformation/stack/cost-explorer",
+        None,
+    )]);
+    assert_ne!(policy.decide(&claimed, &no_profile), Decision::Allow);
 }
 
 #[test]

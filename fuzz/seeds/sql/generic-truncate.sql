@@ -1,0 +1,1 @@
+TTRUNCATE TABLE a, b

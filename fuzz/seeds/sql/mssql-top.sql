@@ -1,0 +1,1 @@
+SDELETE TOP (10) FROM [dbo].[users]

@@ -1,0 +1,1 @@
+QDELETE FROM `users` LIMIT 10

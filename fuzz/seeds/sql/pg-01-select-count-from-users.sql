@@ -1,0 +1,1 @@
+PSELECT count(*) FROM users;

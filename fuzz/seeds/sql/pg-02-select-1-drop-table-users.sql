@@ -1,0 +1,1 @@
+PSELECT 1; DROP TABLE users;

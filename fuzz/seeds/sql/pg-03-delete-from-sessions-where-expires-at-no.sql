@@ -1,0 +1,1 @@
+PDELETE FROM sessions WHERE expires_at < now();

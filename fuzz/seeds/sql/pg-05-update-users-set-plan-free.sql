@@ -1,0 +1,1 @@
+PUPDATE users SET plan = 'free';

@@ -1,0 +1,1 @@
+PALTER TABLE users ADD COLUMN nickname text;

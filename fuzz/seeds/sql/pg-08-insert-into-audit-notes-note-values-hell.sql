@@ -1,0 +1,1 @@
+PINSERT INTO audit_notes(note) VALUES ('hello');

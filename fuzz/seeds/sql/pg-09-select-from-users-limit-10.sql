@@ -1,0 +1,1 @@
+PSELECT * FROM users LIMIT 10;

@@ -1,0 +1,1 @@
+PDELETE FROM audit_log;

@@ -1,0 +1,1 @@
+PDROP DATABASE production;

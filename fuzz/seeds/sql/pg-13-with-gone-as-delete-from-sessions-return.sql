@@ -1,0 +1,1 @@
+PWITH gone AS (DELETE FROM sessions RETURNING id) SELECT count(*) FROM gone

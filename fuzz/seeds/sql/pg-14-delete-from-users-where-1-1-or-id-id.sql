@@ -1,0 +1,1 @@
+PDELETE FROM users WHERE 1=1 OR id = id

@@ -1,0 +1,1 @@
+PUPDATE users SET a = 1 WHERE (1 = 1) AND NOT false

@@ -1,0 +1,1 @@
+PGRANT ALL ON users TO bob; REVOKE SELECT ON users FROM bob

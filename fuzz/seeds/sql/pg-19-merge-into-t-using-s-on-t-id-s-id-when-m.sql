@@ -1,0 +1,1 @@
+PMERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET x = s.x

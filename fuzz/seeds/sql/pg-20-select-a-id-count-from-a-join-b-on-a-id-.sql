@@ -1,0 +1,1 @@
+PSELECT a.id, count(*) FROM a JOIN b ON a.id = b.a GROUP BY a.id HAVING count(*) > 1
