@@ -171,10 +171,12 @@ fn nesting_bound(tokens: &[TokenWithSpan]) -> usize {
             break;
         };
         match token {
-            Token::SemiColon => *level = Level {
-                base: level.base,
-                ..Level::default()
-            },
+            Token::SemiColon => {
+                *level = Level {
+                    base: level.base,
+                    ..Level::default()
+                }
+            }
             Token::Comma if !level.angle => level.run = 0,
             Token::Lt | Token::ShiftLeft => {
                 level.angle = true;
@@ -547,7 +549,10 @@ mod tests {
     fn assert_opaque(inspection: &Inspection, note: &str) {
         assert_eq!(inspection.effects.len(), 1, "{:?}", inspection.effects);
         assert!(inspection.is_opaque());
-        assert_eq!(inspection.effects[0].resource, "sql://db.prod.internal/app/*");
+        assert_eq!(
+            inspection.effects[0].resource,
+            "sql://db.prod.internal/app/*"
+        );
         assert!(
             inspection.notes.iter().any(|n| n.starts_with(note)),
             "{:?}",
@@ -586,7 +591,12 @@ mod tests {
     #[test]
     fn the_deepest_sql_analysed_does_not_overflow_a_small_stack() {
         let shapes = [
-            repeat("DELETE FROM t WHERE 1=1", " OR 1=1", MAX_SQL_DEPTH / 4 - 2, ""),
+            repeat(
+                "DELETE FROM t WHERE 1=1",
+                " OR 1=1",
+                MAX_SQL_DEPTH / 4 - 2,
+                "",
+            ),
             repeat("SELECT 1", " UNION SELECT 1", MAX_SQL_DEPTH / 4 - 1, ""),
             repeat("CREATE TABLE t (a INT", "[]", MAX_SQL_DEPTH / 5 - 4, ")"),
             repeat("SELECT 1", "+1", MAX_SQL_DEPTH / 2 - 1, ""),
@@ -596,7 +606,12 @@ mod tests {
             repeat("SELECT x", " IS NULL", MAX_SQL_DEPTH / 2 - 1, ""),
             repeat("SELECT x", " AT TIME ZONE 'UTC'", MAX_SQL_DEPTH / 4 - 1, ""),
             repeat("SELECT x::int", "[]", MAX_SQL_DEPTH / 5 - 2, ""),
-            repeat("UPDATE t SET a = 1 WHERE a = 1", " AND a = 1", MAX_SQL_DEPTH / 4 - 3, ""),
+            repeat(
+                "UPDATE t SET a = 1 WHERE a = 1",
+                " AND a = 1",
+                MAX_SQL_DEPTH / 4 - 3,
+                "",
+            ),
             repeat("SELECT x", ".f()", MAX_SQL_DEPTH / 12 - 1, ""),
         ];
         for sql in shapes {
@@ -641,7 +656,14 @@ mod tests {
         assert!(bound("SELECT (1), (2), (3)") <= 8);
         // Set operations and type parameters span commas.
         assert!(bound(&repeat("SELECT 1", " UNION SELECT a, b", 100, "")) >= 100);
-        assert!(bound(&repeat("SELECT 1", " + CAST(x AS STRUCT<a INT, b INT>)", 100, "")) >= 100);
+        assert!(
+            bound(&repeat(
+                "SELECT 1",
+                " + CAST(x AS STRUCT<a INT, b INT>)",
+                100,
+                ""
+            )) >= 100
+        );
         assert!(bound(&repeat("SELECT a", ", a", 10_000, "")) <= 3);
     }
 }

@@ -56,10 +56,7 @@ const EVASIONS: &[(&str, &[&str])] = &[
     ),
     (
         r#"eval "rm -rf /etc""#,
-        &[
-            "execute cmd://eval",
-            "delete file:///etc +recursive",
-        ],
+        &["execute cmd://eval", "delete file:///etc +recursive"],
     ),
     (
         "echo 'rm -rf /etc' | sh",
@@ -106,11 +103,17 @@ const EVASIONS: &[(&str, &[&str])] = &[
     ),
     (
         "rm -rf $UNSET_VAR/",
-        &["execute cmd://rm +opaque", "execute file:///** +opaque +unbounded"],
+        &[
+            "execute cmd://rm +opaque",
+            "execute file:///** +opaque +unbounded",
+        ],
     ),
     (
         "for d in /etc /usr; do rm -rf $d; done",
-        &["delete file:///etc +recursive", "delete file:///usr +recursive"],
+        &[
+            "delete file:///etc +recursive",
+            "delete file:///usr +recursive",
+        ],
     ),
     // Directories and traversal.
     (
@@ -142,7 +145,10 @@ const EVASIONS: &[(&str, &[&str])] = &[
     ("rm -rf ./*", &["delete file:///workspace/app/* +unbounded"]),
     (
         "rm -rf /{etc,usr}",
-        &["delete file:///etc +unbounded", "delete file:///usr +unbounded"],
+        &[
+            "delete file:///etc +unbounded",
+            "delete file:///usr +unbounded",
+        ],
     ),
     // find and xargs.
     (
@@ -155,7 +161,10 @@ const EVASIONS: &[(&str, &[&str])] = &[
     ),
     (
         "ls | xargs -I{} rm -rf {}",
-        &["execute cmd://rm +opaque", "execute file:///** +opaque +unbounded"],
+        &[
+            "execute cmd://rm +opaque",
+            "execute file:///** +opaque +unbounded",
+        ],
     ),
     // Interpreters.
     (

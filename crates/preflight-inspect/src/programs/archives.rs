@@ -24,7 +24,9 @@ pub(super) const PROGRAMS: &[Program] = &[
         model: unzip,
     },
     Program {
-        names: &["gzip", "gunzip", "bzip2", "bunzip2", "xz", "unxz", "zstd", "unzstd", "lz4"],
+        names: &[
+            "gzip", "gunzip", "bzip2", "bunzip2", "xz", "unxz", "zstd", "unzstd", "lz4",
+        ],
         model: compressor,
     },
     Program {
@@ -38,7 +40,11 @@ const TAR: Spec = Spec {
         flag("create", "c", &["create"]),
         flag("extract", "x", &["extract", "get"]),
         flag("list", "t", &["list"]),
-        flag("append", "rAu", &["append", "update", "catenate", "concatenate"]),
+        flag(
+            "append",
+            "rAu",
+            &["append", "update", "catenate", "concatenate"],
+        ),
         flag("delete", "", &["delete"]),
         flag("diff", "d", &["diff", "compare"]),
         value("file", "f", &["file"]),
@@ -47,27 +53,102 @@ const TAR: Spec = Spec {
         flag("absolute", "P", &["absolute-names"]),
         flag("remove", "", &["remove-files"]),
         value("writes", "g", &["listed-incremental"]),
-        flag("flag", "zjJavpkhmSUWwOBiMGlZ", &[
-            "gzip", "gunzip", "bzip2", "xz", "lzma", "zstd", "auto-compress", "verbose",
-            "preserve-permissions", "same-permissions", "keep-old-files", "dereference",
-            "touch", "sparse", "unlink-first", "verify", "interactive", "to-stdout",
-            "read-full-records", "ignore-zeros", "multi-volume", "incremental",
-            "check-links", "no-same-owner", "same-owner", "numeric-owner", "overwrite",
-            "skip-old-files", "keep-newer-files", "wildcards", "no-wildcards", "anchored",
-            "no-anchored", "ignore-case", "recursion", "no-recursion", "xattrs", "acls",
-            "selinux", "no-xattrs", "totals", "show-transformed-names", "full-time",
-            "utc", "null", "no-null", "unquote", "no-unquote", "one-file-system",
-            "delay-directory-restore", "no-overwrite-dir", "recursive-unlink", "help",
-            "version", "show-defaults",
-        ]),
-        value("value", "bHLNV", &[
-            "blocking-factor", "format", "tape-length", "newer", "after-date", "label",
-            "exclude", "strip-components", "owner", "group", "mode", "mtime", "sort",
-            "transform", "xform", "occurrence", "record-size", "newer-mtime", "hole-detection",
-            "exclude-vcs", "exclude-vcs-ignores", "exclude-tag", "exclude-caches",
-            "exclude-backups",
-        ]),
-        optional("optional", "", &["checkpoint", "warning", "exclude-vcs-ignores"]),
+        flag(
+            "flag",
+            "zjJavpkhmSUWwOBiMGlZ",
+            &[
+                "gzip",
+                "gunzip",
+                "bzip2",
+                "xz",
+                "lzma",
+                "zstd",
+                "auto-compress",
+                "verbose",
+                "preserve-permissions",
+                "same-permissions",
+                "keep-old-files",
+                "dereference",
+                "touch",
+                "sparse",
+                "unlink-first",
+                "verify",
+                "interactive",
+                "to-stdout",
+                "read-full-records",
+                "ignore-zeros",
+                "multi-volume",
+                "incremental",
+                "check-links",
+                "no-same-owner",
+                "same-owner",
+                "numeric-owner",
+                "overwrite",
+                "skip-old-files",
+                "keep-newer-files",
+                "wildcards",
+                "no-wildcards",
+                "anchored",
+                "no-anchored",
+                "ignore-case",
+                "recursion",
+                "no-recursion",
+                "xattrs",
+                "acls",
+                "selinux",
+                "no-xattrs",
+                "totals",
+                "show-transformed-names",
+                "full-time",
+                "utc",
+                "null",
+                "no-null",
+                "unquote",
+                "no-unquote",
+                "one-file-system",
+                "delay-directory-restore",
+                "no-overwrite-dir",
+                "recursive-unlink",
+                "help",
+                "version",
+                "show-defaults",
+            ],
+        ),
+        value(
+            "value",
+            "bHLNV",
+            &[
+                "blocking-factor",
+                "format",
+                "tape-length",
+                "newer",
+                "after-date",
+                "label",
+                "exclude",
+                "strip-components",
+                "owner",
+                "group",
+                "mode",
+                "mtime",
+                "sort",
+                "transform",
+                "xform",
+                "occurrence",
+                "record-size",
+                "newer-mtime",
+                "hole-detection",
+                "exclude-vcs",
+                "exclude-vcs-ignores",
+                "exclude-tag",
+                "exclude-caches",
+                "exclude-backups",
+            ],
+        ),
+        optional(
+            "optional",
+            "",
+            &["checkpoint", "warning", "exclude-vcs-ignores"],
+        ),
     ],
     style: Style::Gnu,
 };
@@ -114,7 +195,8 @@ fn tar(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         }
     } else if parsed.has("create") || parsed.has("append") || parsed.has("delete") {
         for word in &parsed.operands {
-            let effect = super::file_effect(call.walker, &inner, Operation::Read, word, true, false);
+            let effect =
+                super::file_effect(call.walker, &inner, Operation::Read, word, true, false);
             call.push(effect);
             if parsed.has("remove") {
                 let effect =
@@ -143,12 +225,33 @@ fn zip(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             flag("recursive", "r", &["recurse-paths"]),
             flag("move", "m", &["move"]),
             flag("delete", "d", &["delete"]),
-            flag("flag", "qvjDXyuUfFTgAloJkS0123456789", &["quiet", "verbose", "junk-paths", "symlinks", "test", "grow", "update", "freshen"]),
-            value("value", "xinbPtZ", &["exclude", "include", "password", "compression-method"]),
+            flag(
+                "flag",
+                "qvjDXyuUfFTgAloJkS0123456789",
+                &[
+                    "quiet",
+                    "verbose",
+                    "junk-paths",
+                    "symlinks",
+                    "test",
+                    "grow",
+                    "update",
+                    "freshen",
+                ],
+            ),
+            value(
+                "value",
+                "xinbPtZ",
+                &["exclude", "include", "password", "compression-method"],
+            ),
         ],
         style: Style::Gnu,
     };
-    if call.args.iter().any(|w| w.text == "-TT" || w.text.starts_with("--unzip-command")) {
+    if call
+        .args
+        .iter()
+        .any(|w| w.text == "-TT" || w.text.starts_with("--unzip-command"))
+    {
         return Err(Unaccounted("`-TT` runs a program".into()));
     }
     let parsed = SPEC.scan(call.args)?;
@@ -181,7 +284,10 @@ fn unzip(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     };
     let args: Vec<Word> = call.args.to_vec();
     // `-x` starts a list of members to exclude.
-    let cut = args.iter().position(|w| w.text == "-x").unwrap_or(args.len());
+    let cut = args
+        .iter()
+        .position(|w| w.text == "-x")
+        .unwrap_or(args.len());
     let parsed = SPEC.scan(&args[..cut])?;
     let Some(archive) = parsed.operands.first().cloned() else {
         return Ok(());
@@ -190,7 +296,10 @@ fn unzip(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     if parsed.has("list") || parsed.has("pipe") {
         return Ok(());
     }
-    let dir = parsed.last("dir").cloned().unwrap_or_else(|| Word::literal("."));
+    let dir = parsed
+        .last("dir")
+        .cloned()
+        .unwrap_or_else(|| Word::literal("."));
     let effect = call.file(Operation::Update, &dir, true, parsed.has("overwrite"));
     call.push(effect);
     Ok(())
@@ -205,7 +314,22 @@ fn compressor(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             flag("decompress", "d", &["decompress", "uncompress"]),
             flag("recursive", "r", &["recursive"]),
             flag("force", "f", &["force"]),
-            flag("flag", "nNqvV0123456789e", &["no-name", "name", "quiet", "verbose", "best", "fast", "rsyncable", "synchronous", "help", "version"]),
+            flag(
+                "flag",
+                "nNqvV0123456789e",
+                &[
+                    "no-name",
+                    "name",
+                    "quiet",
+                    "verbose",
+                    "best",
+                    "fast",
+                    "rsyncable",
+                    "synchronous",
+                    "help",
+                    "version",
+                ],
+            ),
             value("value", "ST", &["suffix", "threads"]),
         ],
         style: Style::Gnu,
@@ -226,7 +350,8 @@ fn compressor(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         call.push_file(Operation::Read, &word, recursive, forced);
         if !parsed.has("stdout") {
             // Writes FILE.gz (or FILE) beside it, and removes the original unless kept.
-            let sibling = word.with_text(&format!("{}*", word.text.trim_end_matches(['.', 'g', 'z'])));
+            let sibling =
+                word.with_text(&format!("{}*", word.text.trim_end_matches(['.', 'g', 'z'])));
             let mut sibling = sibling;
             sibling.glob = true;
             call.push_file(Operation::Update, &sibling, recursive, forced);
@@ -240,7 +365,11 @@ fn compressor(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 
 fn decompress_to_stdout(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     const SPEC: Spec = Spec {
-        opts: &[flag("flag", "fqvhV", &["force", "quiet", "verbose", "help", "version"])],
+        opts: &[flag(
+            "flag",
+            "fqvhV",
+            &["force", "quiet", "verbose", "help", "version"],
+        )],
         style: Style::Gnu,
     };
     let parsed = SPEC.scan(call.args)?;
@@ -259,7 +388,10 @@ mod tests {
         let e = effects_of("tar xzf a.tgz -C /home/alice");
         assert!(has(&e, "update file:///home/alice +recursive"), "{e:?}");
         let e = effects_of("tar -czf /tmp/a.tgz src --remove-files");
-        assert!(has(&e, "delete file:///workspace/app/src +recursive"), "{e:?}");
+        assert!(
+            has(&e, "delete file:///workspace/app/src +recursive"),
+            "{e:?}"
+        );
         let e = effects_of("tar --to-command=sh -xf a.tar");
         assert!(is_opaque(&e, "cmd://tar"), "{e:?}");
         let e = effects_of("gzip notes.txt");

@@ -48,18 +48,36 @@ fn delegate(call: &mut Call<'_, '_>, args: &[String], analyser: Analyser) {
 
 fn texts(args: &[Word]) -> Result<Vec<String>, Unaccounted> {
     if let Some(word) = args.iter().find(|w| w.may_be_option()) {
-        return Err(Unaccounted(format!("`{}` is only known at run time", word.text)));
+        return Err(Unaccounted(format!(
+            "`{}` is only known at run time",
+            word.text
+        )));
     }
     Ok(args.iter().map(|w| w.text.clone()).collect())
 }
 
 const AWS_GLOBAL_VALUE: &[&str] = &[
-    "--profile", "--region", "--output", "--endpoint-url", "--query", "--cli-read-timeout",
-    "--cli-connect-timeout", "--ca-bundle", "--color", "--cli-binary-format",
+    "--profile",
+    "--region",
+    "--output",
+    "--endpoint-url",
+    "--query",
+    "--cli-read-timeout",
+    "--cli-connect-timeout",
+    "--ca-bundle",
+    "--color",
+    "--cli-binary-format",
 ];
 const AWS_GLOBAL_FLAG: &[&str] = &[
-    "--debug", "--no-verify-ssl", "--no-paginate", "--no-sign-request", "--no-cli-pager",
-    "--no-cli-auto-prompt", "--cli-auto-prompt", "--version", "--help",
+    "--debug",
+    "--no-verify-ssl",
+    "--no-paginate",
+    "--no-sign-request",
+    "--no-cli-pager",
+    "--no-cli-auto-prompt",
+    "--cli-auto-prompt",
+    "--version",
+    "--help",
 ];
 
 fn aws_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
@@ -81,10 +99,17 @@ fn aws_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     }
     let service = args.get(i).cloned().unwrap_or_default();
     call.subcommand(&service);
-    if service == "configure" && !matches!(args.get(i + 1).map(String::as_str), Some("list" | "get" | "list-profiles")) {
+    if service == "configure"
+        && !matches!(
+            args.get(i + 1).map(String::as_str),
+            Some("list" | "get" | "list-profiles")
+        )
+    {
         return Err(Unaccounted("`aws configure` writes credentials".into()));
     }
-    if args.iter().any(|a| a.starts_with("--cli-input-") || a.starts_with("file://") || a.starts_with("fileb://")) {
+    if args.iter().any(|a| {
+        a.starts_with("--cli-input-") || a.starts_with("file://") || a.starts_with("fileb://")
+    }) {
         return Err(Unaccounted("parameters read from a file".into()));
     }
     // `--dry-run --no-dry-run`: the last one wins; the analyser sees only the outcome.
@@ -115,41 +140,184 @@ fn aws_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 
 const KUBE_VALUE: &[&str] = &[
     // Global.
-    "--context", "--cluster", "--user", "-n", "--namespace", "--kubeconfig", "-s", "--server",
-    "--token", "--as", "--as-group", "--as-uid", "--cache-dir", "--certificate-authority",
-    "--client-certificate", "--client-key", "--password", "--username", "--profile",
-    "--profile-output", "--request-timeout", "--tls-server-name", "-v", "--v", "--vmodule",
-    "--log-dir", "--log-file", "--log-file-max-size", "--log-flush-frequency",
+    "--context",
+    "--cluster",
+    "--user",
+    "-n",
+    "--namespace",
+    "--kubeconfig",
+    "-s",
+    "--server",
+    "--token",
+    "--as",
+    "--as-group",
+    "--as-uid",
+    "--cache-dir",
+    "--certificate-authority",
+    "--client-certificate",
+    "--client-key",
+    "--password",
+    "--username",
+    "--profile",
+    "--profile-output",
+    "--request-timeout",
+    "--tls-server-name",
+    "-v",
+    "--v",
+    "--vmodule",
+    "--log-dir",
+    "--log-file",
+    "--log-file-max-size",
+    "--log-flush-frequency",
     "--stderrthreshold",
     // Commands.
-    "-f", "--filename", "-k", "--kustomize", "-l", "--selector", "--field-selector", "-o",
-    "--output", "--replicas", "--current-replicas", "--resource-version", "--timeout",
-    "--grace-period", "--cascade", "--dry-run", "--image", "--port", "--type", "-c",
-    "--container", "--since", "--since-time", "--tail", "--limit-bytes", "--max-log-requests",
-    "--pod-running-timeout", "--sort-by", "--template", "--field-manager", "--overrides",
-    "--restart", "--serviceaccount", "--name", "--target-port", "--protocol", "--external-ip",
-    "--cluster-ip", "--chunk-size", "-L", "--label-columns", "--raw", "--subresource", "--for",
-    "-p", "--patch", "--patch-file", "--min", "--max", "--cpu-percent", "--to-revision",
-    "--revision", "--env", "--labels", "--validate", "--prune-allowlist", "--selector",
-    "--output-watch-events", "--image-pull-policy", "--requests", "--limits", "--schedule",
-    "--from", "--from-literal", "--from-file", "--from-env-file", "--docker-server",
-    "--docker-username", "--docker-password", "--docker-email", "--cert", "--key", "--role",
-    "--clusterrole", "--verb", "--resource", "--serviceaccount", "--group", "--user",
-    "--show-kind", "--local-port", "--address", "--copy-to", "--share-processes", "--target",
-    "--pod-selector", "--skip-wait-for-delete-timeout", "--delete-local-data",
+    "-f",
+    "--filename",
+    "-k",
+    "--kustomize",
+    "-l",
+    "--selector",
+    "--field-selector",
+    "-o",
+    "--output",
+    "--replicas",
+    "--current-replicas",
+    "--resource-version",
+    "--timeout",
+    "--grace-period",
+    "--cascade",
+    "--dry-run",
+    "--image",
+    "--port",
+    "--type",
+    "-c",
+    "--container",
+    "--since",
+    "--since-time",
+    "--tail",
+    "--limit-bytes",
+    "--max-log-requests",
+    "--pod-running-timeout",
+    "--sort-by",
+    "--template",
+    "--field-manager",
+    "--overrides",
+    "--restart",
+    "--serviceaccount",
+    "--name",
+    "--target-port",
+    "--protocol",
+    "--external-ip",
+    "--cluster-ip",
+    "--chunk-size",
+    "-L",
+    "--label-columns",
+    "--raw",
+    "--subresource",
+    "--for",
+    "-p",
+    "--patch",
+    "--patch-file",
+    "--min",
+    "--max",
+    "--cpu-percent",
+    "--to-revision",
+    "--revision",
+    "--env",
+    "--labels",
+    "--validate",
+    "--prune-allowlist",
+    "--selector",
+    "--output-watch-events",
+    "--image-pull-policy",
+    "--requests",
+    "--limits",
+    "--schedule",
+    "--from",
+    "--from-literal",
+    "--from-file",
+    "--from-env-file",
+    "--docker-server",
+    "--docker-username",
+    "--docker-password",
+    "--docker-email",
+    "--cert",
+    "--key",
+    "--role",
+    "--clusterrole",
+    "--verb",
+    "--resource",
+    "--serviceaccount",
+    "--group",
+    "--user",
+    "--show-kind",
+    "--local-port",
+    "--address",
+    "--copy-to",
+    "--share-processes",
+    "--target",
+    "--pod-selector",
+    "--skip-wait-for-delete-timeout",
+    "--delete-local-data",
 ];
 const KUBE_FLAG: &[&str] = &[
-    "--insecure-skip-tls-verify", "--match-server-version", "--warnings-as-errors",
-    "--disable-compression", "--alsologtostderr", "--logtostderr", "--one-output",
-    "--skip-headers", "--skip-log-headers", "--add-dir-header", "-A", "--all-namespaces",
-    "--all", "--force", "--now", "--wait", "--ignore-not-found", "-w", "--watch",
-    "--watch-only", "-i", "--stdin", "-t", "--tty", "-q", "--quiet", "-R", "--recursive",
-    "--overwrite", "--record", "--show-labels", "--no-headers", "--server-side",
-    "--force-conflicts", "--prune", "--local", "--previous", "--follow", "--timestamps",
-    "--prefix", "--ignore-errors", "--all-containers", "--show-managed-fields",
-    "--allow-missing-template-keys", "--ignore-daemonsets", "--delete-emptydir-data",
-    "--disable-eviction", "--rm", "--expose", "--keep-annotations", "--list", "-h", "--help",
-    "--version", "--client", "--short", "--insecure-skip-tls-verify-backend",
+    "--insecure-skip-tls-verify",
+    "--match-server-version",
+    "--warnings-as-errors",
+    "--disable-compression",
+    "--alsologtostderr",
+    "--logtostderr",
+    "--one-output",
+    "--skip-headers",
+    "--skip-log-headers",
+    "--add-dir-header",
+    "-A",
+    "--all-namespaces",
+    "--all",
+    "--force",
+    "--now",
+    "--wait",
+    "--ignore-not-found",
+    "-w",
+    "--watch",
+    "--watch-only",
+    "-i",
+    "--stdin",
+    "-t",
+    "--tty",
+    "-q",
+    "--quiet",
+    "-R",
+    "--recursive",
+    "--overwrite",
+    "--record",
+    "--show-labels",
+    "--no-headers",
+    "--server-side",
+    "--force-conflicts",
+    "--prune",
+    "--local",
+    "--previous",
+    "--follow",
+    "--timestamps",
+    "--prefix",
+    "--ignore-errors",
+    "--all-containers",
+    "--show-managed-fields",
+    "--allow-missing-template-keys",
+    "--ignore-daemonsets",
+    "--delete-emptydir-data",
+    "--disable-eviction",
+    "--rm",
+    "--expose",
+    "--keep-annotations",
+    "--list",
+    "-h",
+    "--help",
+    "--version",
+    "--client",
+    "--short",
+    "--insecure-skip-tls-verify-backend",
 ];
 
 fn kubectl_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
@@ -176,21 +344,26 @@ fn kubectl_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             continue;
         }
         let cluster = !arg.starts_with("--") && arg.len() > 2 && !arg.contains('=');
-        if cluster && arg[1..].chars().all(|c| KUBE_FLAG.contains(&format!("-{c}").as_str())) {
+        if cluster
+            && arg[1..]
+                .chars()
+                .all(|c| KUBE_FLAG.contains(&format!("-{c}").as_str()))
+        {
             // `-it`: a cluster of short flags.
             normalized.extend(arg[1..].chars().map(|c| format!("-{c}")));
             continue;
         }
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None if cluster => {
-                (arg[..2].to_string(), Some(arg[2..].to_string()))
-            }
+            None if cluster => (arg[..2].to_string(), Some(arg[2..].to_string())),
             None => (arg.clone(), None),
         };
         let flag_here = logs && ["-f", "-p"].contains(&name.as_str());
         if KUBE_FLAG.contains(&name.as_str()) || flag_here {
-            if inline.as_deref().is_some_and(|v| v != "true" && v != "false") {
+            if inline
+                .as_deref()
+                .is_some_and(|v| v != "true" && v != "false")
+            {
                 return Err(Unaccounted(format!("`{arg}` is a flag")));
             }
             if flag_here {
@@ -220,12 +393,26 @@ fn kubectl_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         if ["plugin", "edit"].contains(&v.as_str()) {
             return Err(Unaccounted(format!("`kubectl {v}` runs a program")));
         }
-        if ["exec", "attach", "debug", "cp", "proxy", "port-forward", "run"].contains(&v.as_str()) {
+        if [
+            "exec",
+            "attach",
+            "debug",
+            "cp",
+            "proxy",
+            "port-forward",
+            "run",
+        ]
+        .contains(&v.as_str())
+        {
             call.opaque_exec("code run inside the cluster");
         }
     }
     // `delete k1,k2,… n1 n2 …` is a product: past a bound it is one unbounded effect.
-    let objects: Vec<&String> = normalized.iter().filter(|a| !a.starts_with('-')).skip(1).collect();
+    let objects: Vec<&String> = normalized
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .skip(1)
+        .collect();
     let kinds = objects.first().map_or(1, |k| k.split(',').count());
     if kinds.saturating_mul(objects.len().max(1)) > 256 {
         let mut effect = opaque(Operation::Delete, "k8s://**");
@@ -240,14 +427,30 @@ fn kubectl_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 
 fn helm_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     let args = texts(call.args)?;
-    if args.iter().any(|a| a.starts_with("--post-renderer") || a == "plugin") {
-        return Err(Unaccounted("a post-renderer or plugin runs a program".into()));
+    if args
+        .iter()
+        .any(|a| a.starts_with("--post-renderer") || a == "plugin")
+    {
+        return Err(Unaccounted(
+            "a post-renderer or plugin runs a program".into(),
+        ));
     }
     const GLOBAL_VALUE: &[&str] = &[
-        "--kube-context", "--kubeconfig", "-n", "--namespace", "--registry-config",
-        "--repository-cache", "--repository-config", "--burst-limit", "--qps",
-        "--kube-apiserver", "--kube-as-group", "--kube-as-user", "--kube-ca-file",
-        "--kube-tls-server-name", "--kube-token",
+        "--kube-context",
+        "--kubeconfig",
+        "-n",
+        "--namespace",
+        "--registry-config",
+        "--repository-cache",
+        "--repository-config",
+        "--burst-limit",
+        "--qps",
+        "--kube-apiserver",
+        "--kube-as-group",
+        "--kube-as-user",
+        "--kube-ca-file",
+        "--kube-tls-server-name",
+        "--kube-token",
     ];
     let mut i = 0;
     while let Some(arg) = args.get(i) {
@@ -278,7 +481,9 @@ fn terraform_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         if !arg.starts_with('-') {
             break;
         }
-        if !(arg.starts_with("-chdir=") || ["-help", "-version", "--help", "--version", "-v"].contains(&arg.as_str())) {
+        if !(arg.starts_with("-chdir=")
+            || ["-help", "-version", "--help", "--version", "-v"].contains(&arg.as_str()))
+        {
             return Err(Unaccounted(format!("unknown terraform option `{arg}`")));
         }
         i += 1;
@@ -296,26 +501,49 @@ fn terraform_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 
 fn docker(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     let args = texts(call.args)?;
-    let words: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with('-')).collect();
+    let words: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let Some(&sub) = words.first() else {
         return Ok(());
     };
-    if args.first().is_some_and(|a| a.starts_with('-')) && !["--version", "-v", "--help"].contains(&args[0].as_str()) {
+    if args.first().is_some_and(|a| a.starts_with('-'))
+        && !["--version", "-v", "--help"].contains(&args[0].as_str())
+    {
         return Err(Unaccounted(format!("docker option `{}`", args[0])));
     }
     call.subcommand(sub);
     let second = words.get(1).copied().unwrap_or("");
     let read = matches!(
         sub,
-        "ps" | "images" | "logs" | "inspect" | "version" | "info" | "stats" | "top" | "port"
-            | "diff" | "history" | "events" | "search"
-    ) || (matches!(sub, "image" | "container" | "network" | "volume" | "context" | "compose")
-        && matches!(second, "ls" | "list" | "inspect" | "ps" | "logs" | "config"));
+        "ps" | "images"
+            | "logs"
+            | "inspect"
+            | "version"
+            | "info"
+            | "stats"
+            | "top"
+            | "port"
+            | "diff"
+            | "history"
+            | "events"
+            | "search"
+    ) || (matches!(
+        sub,
+        "image" | "container" | "network" | "volume" | "context" | "compose"
+    ) && matches!(second, "ls" | "list" | "inspect" | "ps" | "logs" | "config"));
     if read {
         return Ok(());
     }
     let names: Vec<String> = words.iter().skip(1).map(|s| s.to_string()).collect();
-    let target = |kind: &str| format!("docker://local/{kind}/{}", names.last().map_or("*", String::as_str));
+    let target = |kind: &str| {
+        format!(
+            "docker://local/{kind}/{}",
+            names.last().map_or("*", String::as_str)
+        )
+    };
     match sub {
         "pull" => {
             let mut effect = Effect::new(Operation::Read, format!("docker://registry/{second}"));
@@ -323,7 +551,10 @@ fn docker(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             call.push(effect);
         }
         "push" => {
-            let mut effect = Effect::new(Operation::NetworkSend, format!("docker://registry/{second}"));
+            let mut effect = Effect::new(
+                Operation::NetworkSend,
+                format!("docker://registry/{second}"),
+            );
             attr(&mut effect, "command", call.name.to_string());
             call.push(effect);
         }
@@ -343,7 +574,12 @@ fn docker(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             attr(&mut effect, "command", call.name.to_string());
             call.push(effect);
         }
-        _ => return Err(Unaccounted(format!("`{} {sub}` runs code in a container", call.name))),
+        _ => {
+            return Err(Unaccounted(format!(
+                "`{} {sub}` runs code in a container",
+                call.name
+            )));
+        }
     }
     Ok(())
 }
@@ -354,21 +590,47 @@ mod tests {
 
     #[test]
     fn value_options_never_shift_the_verb() {
-        let e = effects_of("kubectl --cache-dir get --context prod-cluster delete namespace payments");
-        assert!(!e.iter().any(|e| e.operation == preflight_core::Operation::Read && e.resource.starts_with("k8s://")), "{e:?}");
+        let e =
+            effects_of("kubectl --cache-dir get --context prod-cluster delete namespace payments");
+        assert!(
+            !e.iter()
+                .any(|e| e.operation == preflight_core::Operation::Read
+                    && e.resource.starts_with("k8s://")),
+            "{e:?}"
+        );
         let e = effects_of("kubectl --frobnicate x get pods");
         assert!(is_opaque(&e, "cmd://kubectl"), "{e:?}");
         let e = effects_of("kubectl --context prod-cluster delete namespace payments");
-        assert!(e.iter().any(|e| e.operation == preflight_core::Operation::Delete), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|e| e.operation == preflight_core::Operation::Delete),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn the_last_dry_run_wins() {
-        let e = effects_of("aws ec2 terminate-instances --profile prod --instance-ids i-1 --dry-run --no-dry-run");
-        assert!(e.iter().any(|e| e.operation == preflight_core::Operation::Delete), "{e:?}");
+        let e = effects_of(
+            "aws ec2 terminate-instances --profile prod --instance-ids i-1 --dry-run --no-dry-run",
+        );
+        assert!(
+            e.iter()
+                .any(|e| e.operation == preflight_core::Operation::Delete),
+            "{e:?}"
+        );
         let e = effects_of("aws s3 rm s3://bucket/old.log --dryrun");
-        assert!(!e.iter().any(|e| e.operation == preflight_core::Operation::Delete), "{e:?}");
+        assert!(
+            !e.iter()
+                .any(|e| e.operation == preflight_core::Operation::Delete),
+            "{e:?}"
+        );
         let e = effects_of("aws --profile prod ec2 describe-instances");
-        assert!(has(&e, "read aws://prod/ec2/instance/* env=prod") || e.iter().any(|e| e.operation == preflight_core::Operation::Read && e.resource.starts_with("aws://")), "{e:?}");
+        assert!(
+            has(&e, "read aws://prod/ec2/instance/* env=prod")
+                || e.iter()
+                    .any(|e| e.operation == preflight_core::Operation::Read
+                        && e.resource.starts_with("aws://")),
+            "{e:?}"
+        );
     }
 }

@@ -26,13 +26,46 @@ const PSQL: Spec = Spec {
         value("port", "p", &["port"]),
         value("user", "U", &["username"]),
         value("writes", "oL", &["output", "log-file"]),
-        value("value", "vFRPT", &["set", "variable", "field-separator", "record-separator", "pset", "table-attr"]),
-        flag("flag", "wWXqtA1eEabnsSxHlV0z", &[
-            "no-password", "password", "no-psqlrc", "quiet", "tuples-only", "no-align",
-            "single-transaction", "echo-queries", "echo-hidden", "echo-all", "echo-errors",
-            "no-readline", "single-step", "single-line", "expanded", "html", "list",
-            "version", "csv", "field-separator-zero", "record-separator-zero", "help",
-        ]),
+        value(
+            "value",
+            "vFRPT",
+            &[
+                "set",
+                "variable",
+                "field-separator",
+                "record-separator",
+                "pset",
+                "table-attr",
+            ],
+        ),
+        flag(
+            "flag",
+            "wWXqtA1eEabnsSxHlV0z",
+            &[
+                "no-password",
+                "password",
+                "no-psqlrc",
+                "quiet",
+                "tuples-only",
+                "no-align",
+                "single-transaction",
+                "echo-queries",
+                "echo-hidden",
+                "echo-all",
+                "echo-errors",
+                "no-readline",
+                "single-step",
+                "single-line",
+                "expanded",
+                "html",
+                "list",
+                "version",
+                "csv",
+                "field-separator-zero",
+                "record-separator-zero",
+                "help",
+            ],
+        ),
     ],
     style: Style::Gnu,
 };
@@ -45,13 +78,48 @@ const MYSQL: Spec = Spec {
         value("user", "u", &["user"]),
         optional("password", "p", &["password"]),
         value("port", "P", &["port"]),
-        value("value", "S", &["socket", "protocol", "default-character-set", "ssl-mode", "ssl-ca", "ssl-cert", "ssl-key", "connect-timeout"]),
-        value("defaults", "", &["defaults-file", "defaults-extra-file", "init-command"]),
-        flag("flag", "BNsvtrAEfnqVX", &[
-            "batch", "skip-column-names", "silent", "verbose", "table", "raw",
-            "no-auto-rehash", "vertical", "force", "unbuffered", "quick", "version", "xml",
-            "html", "compress", "column-names", "help",
-        ]),
+        value(
+            "value",
+            "S",
+            &[
+                "socket",
+                "protocol",
+                "default-character-set",
+                "ssl-mode",
+                "ssl-ca",
+                "ssl-cert",
+                "ssl-key",
+                "connect-timeout",
+            ],
+        ),
+        value(
+            "defaults",
+            "",
+            &["defaults-file", "defaults-extra-file", "init-command"],
+        ),
+        flag(
+            "flag",
+            "BNsvtrAEfnqVX",
+            &[
+                "batch",
+                "skip-column-names",
+                "silent",
+                "verbose",
+                "table",
+                "raw",
+                "no-auto-rehash",
+                "vertical",
+                "force",
+                "unbuffered",
+                "quick",
+                "version",
+                "xml",
+                "html",
+                "compress",
+                "column-names",
+                "help",
+            ],
+        ),
     ],
     style: Style::Gnu,
 };
@@ -96,7 +164,11 @@ fn client(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     if parsed.last("host").is_some_and(|h| h.dynamic) {
         host = Some("*".into());
     }
-    let scheme = if spec.opts.len() == PSQL.opts.len() && program != "mysql" && program != "mariadb" && program != "mycli" {
+    let scheme = if spec.opts.len() == PSQL.opts.len()
+        && program != "mysql"
+        && program != "mariadb"
+        && program != "mycli"
+    {
         "postgres"
     } else {
         "mysql"
@@ -129,7 +201,12 @@ fn client(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 
 /// Inspects each statement; unknown ones, meta-commands and an interactive session are
 /// opaque against the database.
-fn run_statements(call: &mut Call<'_, '_>, url: &str, statements: &[(String, bool)], interactive: bool) {
+fn run_statements(
+    call: &mut Call<'_, '_>,
+    url: &str,
+    statements: &[(String, bool)],
+    interactive: bool,
+) {
     let meta = |text: &str| {
         text.contains('\\')
             || text.lines().any(|l| {
@@ -175,7 +252,8 @@ fn sqlite(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             "bail" | "batch" | "csv" | "header" | "noheader" | "json" | "line" | "list" | "box"
             | "table" | "markdown" | "column" | "html" | "readonly" | "echo" | "version"
             | "help" | "quote" | "ascii" | "safe" => {}
-            "separator" | "newline" | "nullvalue" | "vfs" | "mmap" | "pagecache" | "lookaside" | "heap" => i += 1,
+            "separator" | "newline" | "nullvalue" | "vfs" | "mmap" | "pagecache" | "lookaside"
+            | "heap" => i += 1,
             _ => return Err(Unaccounted(format!("sqlite3 option `{text}`"))),
         }
     }
@@ -186,7 +264,8 @@ fn sqlite(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     // The database file is opened for writing (created if missing).
     call.push_file(Operation::Update, &db, false, false);
     let url = format!("sqlite:///{}", call.path(&db).trim_start_matches('/'));
-    let mut statements: Vec<(String, bool)> = operands.map(|w| (w.text.clone(), w.dynamic)).collect();
+    let mut statements: Vec<(String, bool)> =
+        operands.map(|w| (w.text.clone(), w.dynamic)).collect();
     if statements.is_empty() {
         if let Some(text) = call.run.stdin.text.clone() {
             statements.push((text, false));
@@ -206,9 +285,18 @@ mod tests {
     #[test]
     fn clients() {
         let e = effects_of("psql -h db.prod.internal -c 'DROP TABLE users'");
-        assert!(e.iter().any(|e| e.operation == preflight_core::Operation::Delete && e.environment.as_deref() == Some("prod")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|e| e.operation == preflight_core::Operation::Delete
+                    && e.environment.as_deref() == Some("prod")),
+            "{e:?}"
+        );
         let e = effects_of("psql -h db.prod.internal -c '\\! rm -rf /'");
-        assert!(e.iter().any(|e| e.opaque && e.resource.starts_with("sql://")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|e| e.opaque && e.resource.starts_with("sql://")),
+            "{e:?}"
+        );
         let e = effects_of("psql --frob");
         assert!(is_opaque(&e, "cmd://psql"), "{e:?}");
     }

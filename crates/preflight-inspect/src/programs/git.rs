@@ -40,7 +40,9 @@ const HARMLESS_CONFIG: &[&str] = &[
 fn git(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     for name in call.run.given.keys() {
         if name.starts_with("GIT_") || ["PAGER", "EDITOR", "VISUAL"].contains(&name.as_str()) {
-            return Err(Unaccounted(format!("`{name}` given to git may run a program")));
+            return Err(Unaccounted(format!(
+                "`{name}` given to git may run a program"
+            )));
         }
     }
     let args = call.args.to_vec();
@@ -67,16 +69,33 @@ fn git(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
                 let setting = args
                     .get(i)
                     .ok_or_else(|| Unaccounted("`-c` needs a setting".into()))?;
-                let key = setting.text.split('=').next().unwrap_or("").to_ascii_lowercase();
+                let key = setting
+                    .text
+                    .split('=')
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
                 if setting.dynamic || !HARMLESS_CONFIG.iter().any(|h| key.starts_with(h)) {
-                    return Err(Unaccounted(format!("`-c {}` may run a program", setting.text)));
+                    return Err(Unaccounted(format!(
+                        "`-c {}` may run a program",
+                        setting.text
+                    )));
                 }
                 i += 1;
             }
             "--git-dir" | "--work-tree" | "--namespace" => i += 1,
-            "--no-pager" | "--bare" | "--no-replace-objects" | "--literal-pathspecs"
-            | "--glob-pathspecs" | "--noglob-pathspecs" | "--icase-pathspecs"
-            | "--no-optional-locks" | "-P" | "--version" | "--help" | "-h" => {}
+            "--no-pager"
+            | "--bare"
+            | "--no-replace-objects"
+            | "--literal-pathspecs"
+            | "--glob-pathspecs"
+            | "--noglob-pathspecs"
+            | "--icase-pathspecs"
+            | "--no-optional-locks"
+            | "-P"
+            | "--version"
+            | "--help"
+            | "-h" => {}
             t if t.starts_with("--git-dir=")
                 || t.starts_with("--work-tree=")
                 || t.starts_with("--namespace=") => {}
@@ -93,7 +112,9 @@ fn git(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     call.subcommand(&sub);
     let rest: Vec<Word> = args[i + 1..].to_vec();
     if rest.iter().any(Word::may_be_option) {
-        return Err(Unaccounted("an argument only known at run time may be an option".into()));
+        return Err(Unaccounted(
+            "an argument only known at run time may be an option".into(),
+        ));
     }
     let mut git = Git {
         call,
@@ -154,7 +175,12 @@ impl Git<'_, '_, '_> {
 
     /// An effect on the whole repository.
     fn repo(&mut self, operation: Operation, tags: &[&str], forced: bool) {
-        let mut effect = self.effect(operation, &Word::literal("."), operation != Operation::Read, forced);
+        let mut effect = self.effect(
+            operation,
+            &Word::literal("."),
+            operation != Operation::Read,
+            forced,
+        );
         for t in tags {
             tag(&mut effect, t);
         }
@@ -190,7 +216,11 @@ impl Git<'_, '_, '_> {
                 self.remote_read();
             }
             "archive" | "format-patch" | "bundle" => {
-                if self.args.iter().any(|w| w.text.starts_with("--exec") || w.text.starts_with("--remote")) {
+                if self
+                    .args
+                    .iter()
+                    .any(|w| w.text.starts_with("--exec") || w.text.starts_with("--remote"))
+                {
                     return self.opaque("runs a remote command");
                 }
                 self.repo(Operation::Read, &[], false);
@@ -213,7 +243,11 @@ impl Git<'_, '_, '_> {
                 let forced = self.short('f') || self.has(&["--force"]);
                 let cached = self.has(&["--cached"]);
                 for path in self.operands() {
-                    let op = if cached { Operation::Update } else { Operation::Delete };
+                    let op = if cached {
+                        Operation::Update
+                    } else {
+                        Operation::Delete
+                    };
                     let effect = self.effect(op, &path, recursive, forced);
                     self.call.push(effect);
                 }
@@ -221,7 +255,8 @@ impl Git<'_, '_, '_> {
             }
             "branch" => {
                 if self.has(&["-d", "-D", "--delete"]) || self.short('d') || self.short('D') {
-                    let forced = self.has(&["-D", "--force", "-f"]) || self.short('D') || self.short('f');
+                    let forced =
+                        self.has(&["-D", "--force", "-f"]) || self.short('D') || self.short('f');
                     for name in self.operands() {
                         let mut effect =
                             Effect::new(Operation::Delete, format!("git://local/{}", name.text));
@@ -244,7 +279,11 @@ impl Git<'_, '_, '_> {
                 }
             }
             "stash" => {
-                let verb = self.args.first().map(|w| w.text.clone()).unwrap_or_else(|| "push".into());
+                let verb = self
+                    .args
+                    .first()
+                    .map(|w| w.text.clone())
+                    .unwrap_or_else(|| "push".into());
                 match verb.as_str() {
                     "list" | "show" => self.repo(Operation::Read, &[], false),
                     "drop" | "clear" => self.repo(Operation::Update, &["discard_changes"], false),
@@ -305,7 +344,11 @@ impl Git<'_, '_, '_> {
             }
             "worktree" => {
                 let forced = self.has(&["--force", "-f"]) || self.short('f');
-                if self.args.first().is_some_and(|w| w.text == "remove" || w.text == "prune") {
+                if self
+                    .args
+                    .first()
+                    .is_some_and(|w| w.text == "remove" || w.text == "prune")
+                {
                     let paths: Vec<Word> = self.operands().into_iter().skip(1).collect();
                     for path in &paths {
                         let mut effect = self.effect(Operation::Delete, path, true, forced);
@@ -322,7 +365,13 @@ impl Git<'_, '_, '_> {
                 self.repo(Operation::Update, &[], forced);
             }
             "clone" => {
-                if self.args.iter().any(|w| w.text.starts_with("--upload-pack") || w.text == "-u" || w.text.starts_with("--template") || w.text.starts_with("--config") || w.text == "-c") {
+                if self.args.iter().any(|w| {
+                    w.text.starts_with("--upload-pack")
+                        || w.text == "-u"
+                        || w.text.starts_with("--template")
+                        || w.text.starts_with("--config")
+                        || w.text == "-c"
+                }) {
                     return self.opaque("runs a program or takes configuration");
                 }
                 let operands = self.operands();
@@ -333,7 +382,9 @@ impl Git<'_, '_, '_> {
                     Operation::Read,
                     format!(
                         "git://{}",
-                        url.text.trim_start_matches("https://").trim_start_matches("git@")
+                        url.text
+                            .trim_start_matches("https://")
+                            .trim_start_matches("git@")
                     ),
                 );
                 attr(&mut effect, "command", "git");
@@ -403,7 +454,6 @@ impl Git<'_, '_, '_> {
             self.repo(Operation::Read, &[], false);
             return;
         }
-        let recursive = self.short('d');
         let forced = self.short('f') || self.has(&["--force"]);
         let ignored = self.short('x') || self.short('X');
         let paths: Vec<Word> = self
@@ -411,8 +461,9 @@ impl Git<'_, '_, '_> {
             .iter()
             .enumerate()
             .filter(|(i, w)| {
-                !w.text.starts_with('-')
-                    && !(*i > 0 && ["-e", "--exclude"].contains(&self.args[i - 1].text.as_str()))
+                let excluded =
+                    *i > 0 && ["-e", "--exclude"].contains(&self.args[i - 1].text.as_str());
+                !(w.text.starts_with('-') || excluded)
             })
             .map(|(_, w)| w.clone())
             .collect();
@@ -424,7 +475,6 @@ impl Git<'_, '_, '_> {
         for target in targets {
             // Untracked files anywhere below the target: the whole tree.
             let mut effect = self.effect(Operation::Delete, &target, true, forced);
-            effect.recursive = recursive || true;
             if ignored {
                 attr(&mut effect, "ignored", "true");
             }
@@ -488,12 +538,22 @@ impl Git<'_, '_, '_> {
                 positional.push(args[i - 1].clone());
             }
         }
-        if args.iter().any(|w| w.text.starts_with("--receive-pack") || w.text.starts_with("--exec")) {
-            self.call.push_opaque("cmd://git".into(), "`git push` runs a remote program");
+        if args
+            .iter()
+            .any(|w| w.text.starts_with("--receive-pack") || w.text.starts_with("--exec"))
+        {
+            self.call
+                .push_opaque("cmd://git".into(), "`git push` runs a remote program");
         }
         let remote = positional
             .first()
-            .map(|w| if w.dynamic { "*".to_string() } else { w.text.clone() })
+            .map(|w| {
+                if w.dynamic {
+                    "*".to_string()
+                } else {
+                    w.text.clone()
+                }
+            })
             .unwrap_or_else(|| "origin".into());
         let mut refspecs: Vec<Word> = positional.iter().skip(1).cloned().collect();
         if refspecs.is_empty() {
@@ -550,7 +610,10 @@ mod tests {
             "git clean -fdx",
         ] {
             let e = effects_of(line);
-            assert!(e.iter().any(|e| e.has_tag("discard_changes")), "{line}: {e:?}");
+            assert!(
+                e.iter().any(|e| e.has_tag("discard_changes")),
+                "{line}: {e:?}"
+            );
         }
         let e = effects_of("git branch -D feature");
         assert!(has(&e, "delete git://local/feature +forced"), "{e:?}");

@@ -18,7 +18,9 @@ use crate::effects::tag;
 
 pub(super) const PROGRAMS: &[Program] = &[
     Program {
-        names: &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh"],
+        names: &[
+            "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh",
+        ],
         model: shell,
     },
     Program {
@@ -31,9 +33,28 @@ pub(super) const PROGRAMS: &[Program] = &[
     },
     Program {
         names: &[
-            "python", "python2", "python3", "pypy", "pypy3", "node", "nodejs", "deno", "bun",
-            "ruby", "perl", "php", "lua", "Rscript", "osascript", "pwsh", "powershell", "tclsh",
-            "expect", "java", "irb", "ipython",
+            "python",
+            "python2",
+            "python3",
+            "pypy",
+            "pypy3",
+            "node",
+            "nodejs",
+            "deno",
+            "bun",
+            "ruby",
+            "perl",
+            "php",
+            "lua",
+            "Rscript",
+            "osascript",
+            "pwsh",
+            "powershell",
+            "tclsh",
+            "expect",
+            "java",
+            "irb",
+            "ipython",
         ],
         model: interpreter,
     },
@@ -47,10 +68,24 @@ const SHELL: Spec = Spec {
     opts: &[
         flag("command", "c", &[]),
         flag("stdin", "s", &[]),
-        flag("flag", "abefhikmnprtuvxBCEHPT", &[
-            "login", "norc", "noprofile", "posix", "debugger", "verbose", "noediting",
-            "restricted", "help", "version", "dump-strings", "pretty-print",
-        ]),
+        flag(
+            "flag",
+            "abefhikmnprtuvxBCEHPT",
+            &[
+                "login",
+                "norc",
+                "noprofile",
+                "posix",
+                "debugger",
+                "verbose",
+                "noediting",
+                "restricted",
+                "help",
+                "version",
+                "dump-strings",
+                "pretty-print",
+            ],
+        ),
         flag("login", "l", &[]),
         value("rcfile", "", &["rcfile", "init-file"]),
         value("option", "oO", &[]),
@@ -161,7 +196,14 @@ fn interpreter(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
                 && !t.starts_with("--")
                 && t.len() > 1
                 && t[1..].contains(['c', 'e', 'E', 'r', 'p', 'm'])
-                || ["--eval", "--print", "-Command", "-command", "-EncodedCommand"].contains(&t)
+                || [
+                    "--eval",
+                    "--print",
+                    "-Command",
+                    "-command",
+                    "-EncodedCommand",
+                ]
+                .contains(&t)
         });
         if !inline {
             call.push_file(Operation::Read, &script, false, false);
@@ -182,11 +224,26 @@ fn awk(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             value("file", "f", &["file"]),
             value("source", "e", &["source"]),
             value("include", "il", &["include", "load"]),
-            flag("flag", "bcCgnNOPrstSV", &[
-                "characters-as-bytes", "traditional", "copyright", "gen-pot", "non-decimal-data",
-                "use-lc-numeric", "optimize", "posix", "re-interval", "no-optimize", "sandbox",
-                "lint-old", "version", "help",
-            ]),
+            flag(
+                "flag",
+                "bcCgnNOPrstSV",
+                &[
+                    "characters-as-bytes",
+                    "traditional",
+                    "copyright",
+                    "gen-pot",
+                    "non-decimal-data",
+                    "use-lc-numeric",
+                    "optimize",
+                    "posix",
+                    "re-interval",
+                    "no-optimize",
+                    "sandbox",
+                    "lint-old",
+                    "version",
+                    "help",
+                ],
+            ),
         ],
         style: Style::Posix,
     };
@@ -259,7 +316,10 @@ mod tests {
             "eval 'rm -rf /home/alice'",
         ] {
             let e = effects_of(line);
-            assert!(has(&e, "delete file:///home/alice +recursive"), "{line}: {e:?}");
+            assert!(
+                has(&e, "delete file:///home/alice +recursive"),
+                "{line}: {e:?}"
+            );
         }
         let e = effects_of("printf 'echo \\x3b rm -rf /home/alice' | sh");
         assert!(is_opaque(&e, "cmd://sh"), "{e:?}");

@@ -25,6 +25,7 @@ pub(crate) use crate::shell::Word;
 pub(crate) use spec::Unaccounted;
 
 mod archives;
+mod builtins;
 mod cloud;
 mod coreutils;
 mod databases;
@@ -52,6 +53,7 @@ pub(crate) struct Program {
 /// Every family's programs.
 const FAMILIES: &[&[Program]] = &[
     wrappers::PROGRAMS,
+    builtins::PROGRAMS,
     coreutils::PROGRAMS,
     sed::PROGRAMS,
     find::PROGRAMS,
@@ -69,6 +71,11 @@ fn registry() -> &'static HashMap<&'static str, &'static Program> {
     static REGISTRY: OnceLock<HashMap<&'static str, &'static Program>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut map = HashMap::new();
+        for tool in coreutils::tools() {
+            for name in tool.names {
+                map.insert(*name, &coreutils::FILE_TOOL);
+            }
+        }
         for family in FAMILIES {
             for program in *family {
                 for name in program.names {
@@ -252,7 +259,11 @@ fn url_of(word: &Word) -> Option<String> {
     let text = word.text.as_str();
     let text = text.split_once('=').map_or(text, |(_, value)| value);
     if let Some((scheme, _)) = text.split_once("://") {
-        if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') {
+        if !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+')
+        {
             return Some(text.to_string());
         }
     }
@@ -261,7 +272,13 @@ fn url_of(word: &Word) -> Option<String> {
 
 /// Opaque effects on every path and URL among `args`, so that what is known of an unreadable
 /// command still reaches the policy.
-pub(crate) fn mentioned(walker: &mut Walker<'_>, state: &State, run: &Run, name: &str, args: &[Word]) {
+pub(crate) fn mentioned(
+    walker: &mut Walker<'_>,
+    state: &State,
+    run: &Run,
+    name: &str,
+    args: &[Word],
+) {
     for word in args {
         if walker.full() {
             return;
@@ -290,7 +307,12 @@ pub(crate) fn mentioned(walker: &mut Walker<'_>, state: &State, run: &Run, name:
 }
 
 /// Runs one command given as resolved words.
-pub(crate) fn dispatch(walker: &mut Walker<'_>, args: &[Word], run: &mut Run, state: &mut State) -> Stdin {
+pub(crate) fn dispatch(
+    walker: &mut Walker<'_>,
+    args: &[Word],
+    run: &mut Run,
+    state: &mut State,
+) -> Stdin {
     let Some(first) = args.first() else {
         return Stdin::default();
     };
@@ -418,7 +440,7 @@ pub(crate) fn remote_path(text: &str) -> Option<(String, String)> {
 pub(crate) mod tests {
     use preflight_core::Effect;
 
-    use crate::{Environments, EnvironmentMarkers, ShellContext, inspect_shell};
+    use crate::{EnvironmentMarkers, Environments, ShellContext, inspect_shell};
 
     /// The effects of a line run in `/workspace/app` by alice, with the reference envelope's
     /// environments.
@@ -495,9 +517,14 @@ pub(crate) mod tests {
 
     #[test]
     fn the_shells_own_expansions() {
-        let e = effects_of(r"cat $'/workspace/app/\x2e\x2e/\x2e\x2e/home/alice/\x2eaws/credentials'");
-        assert!(has(&e, "read file:///home/alice/.aws/credentials #secret"), "{e:?}");
-        let e = effects_of("tee -a /workspace/app/a/b/c/d/{x,../../../../../../home/alice/.bashrc}");
+        let e =
+            effects_of(r"cat $'/workspace/app/\x2e\x2e/\x2e\x2e/home/alice/\x2eaws/credentials'");
+        assert!(
+            has(&e, "read file:///home/alice/.aws/credentials #secret"),
+            "{e:?}"
+        );
+        let e =
+            effects_of("tee -a /workspace/app/a/b/c/d/{x,../../../../../../home/alice/.bashrc}");
         assert!(has(&e, "update file:///home/alice/.bashrc"), "{e:?}");
         let e = effects_of("X=/home/alice; rm -rf $X");
         assert!(has(&e, "delete file:///home/alice +recursive"), "{e:?}");

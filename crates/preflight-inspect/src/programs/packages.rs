@@ -34,11 +34,15 @@ pub(super) const PROGRAMS: &[Program] = &[
         model: go,
     },
     Program {
-        names: &["pip", "pip3", "uv", "poetry", "pipx", "gem", "bundle", "composer"],
+        names: &[
+            "pip", "pip3", "uv", "poetry", "pipx", "gem", "bundle", "composer",
+        ],
         model: language_manager,
     },
     Program {
-        names: &["apt", "apt-get", "dnf", "yum", "apk", "brew", "pacman", "snap", "zypper"],
+        names: &[
+            "apt", "apt-get", "dnf", "yum", "apk", "brew", "pacman", "snap", "zypper",
+        ],
         model: system_manager,
     },
     Program {
@@ -91,7 +95,9 @@ impl Call<'_, '_> {
 fn first_word(args: &[Word]) -> Result<Option<&Word>, Unaccounted> {
     match args.first() {
         None => Ok(None),
-        Some(w) if w.may_be_option() => Err(Unaccounted("a subcommand only known at run time".into())),
+        Some(w) if w.may_be_option() => {
+            Err(Unaccounted("a subcommand only known at run time".into()))
+        }
         Some(w) if w.text.starts_with('-') => Ok(Some(w)),
         Some(w) => Ok(Some(w)),
     }
@@ -99,9 +105,9 @@ fn first_word(args: &[Word]) -> Result<Option<&Word>, Unaccounted> {
 
 fn is_version(args: &[Word]) -> bool {
     !args.is_empty()
-        && args
-            .iter()
-            .all(|w| ["--version", "-v", "-V", "--help", "-h", "version", "help"].contains(&w.text.as_str()))
+        && args.iter().all(|w| {
+            ["--version", "-v", "-V", "--help", "-h", "version", "help"].contains(&w.text.as_str())
+        })
 }
 
 fn node_manager(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
@@ -115,23 +121,28 @@ fn node_manager(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         return Ok(());
     };
     if sub.text.starts_with('-') {
-        return Err(Unaccounted(format!("option `{}` before the subcommand", sub.text)));
+        return Err(Unaccounted(format!(
+            "option `{}` before the subcommand",
+            sub.text
+        )));
     }
     let sub = sub.text.clone();
     call.subcommand(&sub);
     let rest = &args[1..];
-    let global = rest.iter().any(|w| {
-        ["-g", "--global", "--location=global"].contains(&w.text.as_str())
-    }) || (call.name == "yarn" && sub == "global");
+    let global = rest
+        .iter()
+        .any(|w| ["-g", "--global", "--location=global"].contains(&w.text.as_str()))
+        || (call.name == "yarn" && sub == "global");
     match sub.as_str() {
         "ls" | "list" | "view" | "info" | "outdated" | "why" | "search" | "config"
             if !global && !rest.iter().any(|w| w.text == "set" || w.text == "delete") =>
         {
             Ok(())
         }
-        "exec" | "x" | "dlx" | "create" | "init" => {
-            Err(Unaccounted(format!("`{} {sub}` runs a package's program", call.name)))
-        }
+        "exec" | "x" | "dlx" | "create" | "init" => Err(Unaccounted(format!(
+            "`{} {sub}` runs a package's program",
+            call.name
+        ))),
         "publish" => {
             call.project_code("publish");
             call.publish("https://registry.npmjs.org/");
@@ -162,7 +173,10 @@ fn node_manager(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 }
 
 fn runs_a_package(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
-    Err(Unaccounted(format!("`{}` runs a package's program, possibly downloaded", call.name)))
+    Err(Unaccounted(format!(
+        "`{}` runs a package's program, possibly downloaded",
+        call.name
+    )))
 }
 
 fn cargo(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
@@ -202,19 +216,22 @@ fn cargo(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         return Err(Unaccounted("`--config` may run a program".into()));
     }
     match sub.as_str() {
-        "tree" | "metadata" | "search" | "locate-project" | "pkgid" | "version" | "verify-project"
-        | "help" => {}
+        "tree" | "metadata" | "search" | "locate-project" | "pkgid" | "version"
+        | "verify-project" | "help" => {}
         "install" | "uninstall" => call.global_packages("cargo"),
         "publish" => {
             call.project_code("publish");
             call.publish("https://crates.io/");
         }
         "login" | "logout" | "owner" | "yank" => {
-            return Err(Unaccounted(format!("`cargo {sub}` changes credentials or the registry")));
+            return Err(Unaccounted(format!(
+                "`cargo {sub}` changes credentials or the registry"
+            )));
         }
         "clean" => {
             let target = Word::literal("target");
-            let effect = super::file_effect(call.walker, &dir, Operation::Delete, &target, true, false);
+            let effect =
+                super::file_effect(call.walker, &dir, Operation::Delete, &target, true, false);
             call.push(effect);
         }
         "build" | "b" | "check" | "c" | "test" | "t" | "run" | "r" | "bench" | "doc" | "d"
@@ -238,8 +255,8 @@ fn go(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     match sub.as_str() {
         "version" | "env" | "list" | "doc" | "help" if !args.iter().any(|w| w.text == "-w") => {}
         "install" => call.global_packages("go"),
-        "build" | "test" | "run" | "vet" | "generate" | "mod" | "get" | "fmt" | "work"
-        | "tool" | "clean" => call.project_code(&sub),
+        "build" | "test" | "run" | "vet" | "generate" | "mod" | "get" | "fmt" | "work" | "tool"
+        | "clean" => call.project_code(&sub),
         _ => return Err(Unaccounted(format!("`go {sub}`"))),
     }
     Ok(())
@@ -346,13 +363,19 @@ mod tests {
     #[test]
     fn project_code_and_global_state() {
         let e = effects_of("cargo test");
-        assert!(has(&e, "execute project://cargo/test #project_code -opaque"), "{e:?}");
+        assert!(
+            has(&e, "execute project://cargo/test #project_code -opaque"),
+            "{e:?}"
+        );
         let e = effects_of("npm test");
         assert!(has(&e, "execute project://npm/test -opaque"), "{e:?}");
         let e = effects_of("npm uninstall -g typescript");
         assert!(has(&e, "update pkg://npm/global #package_global"), "{e:?}");
         let e = effects_of("DATABASE_URL=postgres://app@db.prod.internal/app npm run db:push");
-        assert!(has(&e, "execute project://npm/run/db:push +opaque env=prod"), "{e:?}");
+        assert!(
+            has(&e, "execute project://npm/run/db:push +opaque env=prod"),
+            "{e:?}"
+        );
         let e = effects_of("npx some-tool");
         assert!(is_opaque(&e, "cmd://npx"), "{e:?}");
     }

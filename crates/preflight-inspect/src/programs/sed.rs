@@ -12,22 +12,25 @@ pub(super) const PROGRAMS: &[Program] = &[Program {
     model: sed,
 }];
 
-const SPEC: Spec = Spec {
+pub(super) const SPEC: Spec = Spec {
     opts: &[
         flag("help", "", &["help", "version"]),
-        flag("flag", "nrEsuzb", &[
-            "quiet",
-            "silent",
-            "regexp-extended",
-            "separate",
-            "unbuffered",
-            "null-data",
-            "debug",
-            "posix",
-            "sandbox",
-            "follow-symlinks",
-            "binary",
-        ]),
+        flag(
+            "flag",
+            "nrEsuz",
+            &[
+                "quiet",
+                "silent",
+                "regexp-extended",
+                "separate",
+                "unbuffered",
+                "null-data",
+                "debug",
+                "posix",
+                "sandbox",
+                "follow-symlinks",
+            ],
+        ),
         value("expression", "e", &["expression"]),
         value("file", "f", &["file"]),
         optional("in_place", "i", &["in-place"]),
@@ -83,7 +86,11 @@ pub(crate) fn script_effects(script: &str) -> Result<Vec<(Operation, String)>, U
         while *i < chars.len() && chars[*i] != '\n' {
             *i += 1;
         }
-        chars[start..*i].iter().collect::<String>().trim().to_string()
+        chars[start..*i]
+            .iter()
+            .collect::<String>()
+            .trim()
+            .to_string()
     };
     while i < chars.len() {
         let c = chars[i];
@@ -100,7 +107,9 @@ pub(crate) fn script_effects(script: &str) -> Result<Vec<(Operation, String)>, U
             '/' | '\\' => {
                 let delimiter = if c == '\\' {
                     i += 1;
-                    *chars.get(i).ok_or_else(|| Unaccounted("unfinished address".into()))?
+                    *chars
+                        .get(i)
+                        .ok_or_else(|| Unaccounted("unfinished address".into()))?
                 } else {
                     '/'
                 };
@@ -156,7 +165,11 @@ pub(crate) fn script_effects(script: &str) -> Result<Vec<(Operation, String)>, U
                 effects.push((Operation::Update, path));
                 continue;
             }
-            'e' => return Err(Unaccounted("the script's `e` command runs a command".into())),
+            'e' => {
+                return Err(Unaccounted(
+                    "the script's `e` command runs a command".into(),
+                ));
+            }
             'v' => {
                 i += 1;
                 while i < chars.len() && !matches!(chars[i], ';' | '\n') {
@@ -180,7 +193,9 @@ pub(crate) fn script_effects(script: &str) -> Result<Vec<(Operation, String)>, U
                 while i < chars.len() {
                     match chars[i] {
                         'g' | 'p' | 'i' | 'I' | 'm' | 'M' | '0'..='9' => i += 1,
-                        'e' => return Err(Unaccounted("the `e` flag runs the pattern space".into())),
+                        'e' => {
+                            return Err(Unaccounted("the `e` flag runs the pattern space".into()));
+                        }
                         'w' => {
                             i += 1;
                             let path = rest_of_line(&mut i);
@@ -192,7 +207,11 @@ pub(crate) fn script_effects(script: &str) -> Result<Vec<(Operation, String)>, U
                 }
                 continue;
             }
-            other => return Err(Unaccounted(format!("sed command `{other}` is not modelled"))),
+            other => {
+                return Err(Unaccounted(format!(
+                    "sed command `{other}` is not modelled"
+                )));
+            }
         }
     }
     Ok(effects)

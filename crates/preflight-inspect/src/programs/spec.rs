@@ -214,9 +214,9 @@ impl Spec {
                     }
                     Arity::Value => {
                         let value = if attached.is_empty() {
-                            let next = args.get(i).ok_or_else(|| {
-                                Unaccounted(format!("`-{letter}` needs a value"))
-                            })?;
+                            let next = args
+                                .get(i)
+                                .ok_or_else(|| Unaccounted(format!("`-{letter}` needs a value")))?;
                             i += 1;
                             next.clone()
                         } else {
@@ -303,7 +303,13 @@ mod tests {
 
     #[test]
     fn values_in_every_form() {
-        for line in ["-t x", "-tx", "--target-directory x", "--target-directory=x", "--tar x"] {
+        for line in [
+            "-t x",
+            "-tx",
+            "--target-directory x",
+            "--target-directory=x",
+            "--tar x",
+        ] {
             let parsed = SPEC.scan(&words(line)).unwrap();
             assert_eq!(parsed.last("target").unwrap().text, "x", "{line}");
             assert!(parsed.operands.is_empty(), "{line}");
@@ -317,7 +323,15 @@ mod tests {
 
     #[test]
     fn what_is_not_accounted_for_fails() {
-        for line in ["-x", "-rx", "--nope", "--re", "--force=yes", "-t", "--target-directory"] {
+        for line in [
+            "-x",
+            "-rx",
+            "--nope",
+            "--re",
+            "--force=yes",
+            "-t",
+            "--target-directory",
+        ] {
             assert!(SPEC.scan(&words(line)).is_err(), "{line}");
         }
         let exact = Spec {
@@ -349,7 +363,7 @@ mod tests {
             dynamic: true,
             glob: false,
         };
-        assert!(SPEC.scan(&[dynamic.clone()]).is_err());
+        assert!(SPEC.scan(std::slice::from_ref(&dynamic)).is_err());
         let after = [Word::literal("--"), dynamic];
         assert!(SPEC.scan(&after).is_ok());
     }

@@ -29,7 +29,17 @@ pub(super) const PROGRAMS: &[Program] = &[
         model: dd,
     },
     Program {
-        names: &["mkfs", "mke2fs", "mkswap", "wipefs", "fdisk", "sfdisk", "parted", "sgdisk", "blkdiscard"],
+        names: &[
+            "mkfs",
+            "mke2fs",
+            "mkswap",
+            "wipefs",
+            "fdisk",
+            "sfdisk",
+            "parted",
+            "sgdisk",
+            "blkdiscard",
+        ],
         model: disk,
     },
     Program {
@@ -43,7 +53,12 @@ pub(super) const PROGRAMS: &[Program] = &[
 ];
 
 fn service(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
-    let words: Vec<String> = call.args.iter().filter(|w| !w.text.starts_with('-')).map(|w| w.text.clone()).collect();
+    let words: Vec<String> = call
+        .args
+        .iter()
+        .filter(|w| !w.text.starts_with('-'))
+        .map(|w| w.text.clone())
+        .collect();
     if call.args.iter().any(Word::may_be_option) {
         return Err(Unaccounted("an argument only known at run time".into()));
     }
@@ -53,14 +68,52 @@ fn service(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         words.first().cloned().unwrap_or_default()
     };
     call.subcommand(&verb);
-    const READS: &[&str] = &["status", "show", "cat", "list-units", "list-unit-files", "is-active", "is-enabled", "is-failed", "list-timers", "list-sockets", "list-dependencies", "help", ""];
+    const READS: &[&str] = &[
+        "status",
+        "show",
+        "cat",
+        "list-units",
+        "list-unit-files",
+        "is-active",
+        "is-enabled",
+        "is-failed",
+        "list-timers",
+        "list-sockets",
+        "list-dependencies",
+        "help",
+        "",
+    ];
     if READS.contains(&verb.as_str()) {
         return Ok(());
     }
-    if ["stop", "restart", "disable", "mask", "kill", "isolate", "poweroff", "reboot", "halt", "try-restart", "reload-or-restart", "emergency", "rescue"].contains(&verb.as_str()) {
+    if [
+        "stop",
+        "restart",
+        "disable",
+        "mask",
+        "kill",
+        "isolate",
+        "poweroff",
+        "reboot",
+        "halt",
+        "try-restart",
+        "reload-or-restart",
+        "emergency",
+        "rescue",
+    ]
+    .contains(&verb.as_str())
+    {
         attr(&mut call.exec, "downtime", "true");
     }
-    let mut effect = Effect::new(Operation::Update, format!("service://{}", words.get(if call.name == "service" { 0 } else { 1 }).map_or("*", String::as_str)));
+    let mut effect = Effect::new(
+        Operation::Update,
+        format!(
+            "service://{}",
+            words
+                .get(if call.name == "service" { 0 } else { 1 })
+                .map_or("*", String::as_str)
+        ),
+    );
     attr(&mut effect, "command", call.name.to_string());
     attr(&mut effect, "subcommand", verb);
     call.push(effect);
@@ -81,7 +134,11 @@ fn ssh(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         style: Style::Posix,
     };
     let parsed = SPEC.scan(call.args)?;
-    let host = parsed.operands.first().map(|w| w.text.clone()).unwrap_or_else(|| "*".into());
+    let host = parsed
+        .operands
+        .first()
+        .map(|w| w.text.clone())
+        .unwrap_or_else(|| "*".into());
     let host = host.rsplit('@').next().unwrap_or(&host).to_string();
     let mut effect = opaque(Operation::Execute, format!("ssh://{host}"));
     attr(&mut effect, "host", host);
@@ -97,15 +154,29 @@ fn ssh(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 
 fn copy_remote(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     let args = call.args.to_vec();
-    if args.iter().any(|w| w.text.starts_with("-e") || w.text.starts_with("--rsh") || w.text.starts_with("--rsync-path") || w.text == "-S" || w.text.starts_with("-o")) {
+    if args.iter().any(|w| {
+        w.text.starts_with("-e")
+            || w.text.starts_with("--rsh")
+            || w.text.starts_with("--rsync-path")
+            || w.text == "-S"
+            || w.text.starts_with("-o")
+    }) {
         return Err(Unaccounted("a remote shell command".into()));
     }
-    let delete = args.iter().any(|w| w.text.starts_with("--delete") || w.text.starts_with("--remove-source"));
+    let delete = args
+        .iter()
+        .any(|w| w.text.starts_with("--delete") || w.text.starts_with("--remove-source"));
     let recursive = args.iter().any(|w| {
         let t = w.text.as_str();
-        t == "--recursive" || t == "--archive" || (t.starts_with('-') && !t.starts_with("--") && t.contains(['r', 'a']))
+        t == "--recursive"
+            || t == "--archive"
+            || (t.starts_with('-') && !t.starts_with("--") && t.contains(['r', 'a']))
     });
-    let operands: Vec<Word> = args.iter().filter(|w| !w.text.starts_with('-')).cloned().collect();
+    let operands: Vec<Word> = args
+        .iter()
+        .filter(|w| !w.text.starts_with('-'))
+        .cloned()
+        .collect();
     let Some((dest, sources)) = operands.split_last() else {
         return Ok(());
     };
@@ -123,7 +194,11 @@ fn copy_remote(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     match remote_path(&dest.text) {
         Some((host, path)) => remote(call, Operation::NetworkSend, &host, &path),
         None => {
-            let operation = if delete { Operation::Delete } else { Operation::Update };
+            let operation = if delete {
+                Operation::Delete
+            } else {
+                Operation::Update
+            };
             call.push_file(operation, dest, true, delete);
             if delete {
                 call.push_file(Operation::Update, dest, true, true);
@@ -134,13 +209,16 @@ fn copy_remote(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 }
 
 fn remote(call: &mut Call<'_, '_>, operation: Operation, host: &str, path: &str) {
-    let mut effect = Effect::new(operation, format!("ssh://{host}/{}", path.trim_start_matches('/')));
+    let mut effect = Effect::new(
+        operation,
+        format!("ssh://{host}/{}", path.trim_start_matches('/')),
+    );
     attr(&mut effect, "host", host.to_string());
     call.push(effect);
 }
 
 fn dd(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
-    for word in call.args.to_vec() {
+    for word in call.args.iter().cloned() {
         let Some((key, value)) = word.text.split_once('=') else {
             if word.text == "--help" || word.text == "--version" {
                 continue;
@@ -159,7 +237,12 @@ fn dd(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 }
 
 fn disk(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
-    for word in call.args.to_vec().iter().filter(|w| !w.text.starts_with('-')) {
+    for word in call
+        .args
+        .to_vec()
+        .iter()
+        .filter(|w| !w.text.starts_with('-'))
+    {
         if word.text.starts_with("/dev/") || word.dynamic {
             let mut effect = call.file(Operation::Update, word, false, true);
             tag(&mut effect, "raw_disk_write");
@@ -177,8 +260,13 @@ fn signal(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 
 fn crontab(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     let args = call.args.to_vec();
-    if args.iter().all(|w| w.text == "-l" || w.text.starts_with("-u")) {
+    if args
+        .iter()
+        .all(|w| w.text == "-l" || w.text.starts_with("-u"))
+    {
         return Ok(());
     }
-    Err(Unaccounted("`crontab` installs or removes scheduled commands".into()))
+    Err(Unaccounted(
+        "`crontab` installs or removes scheduled commands".into(),
+    ))
 }

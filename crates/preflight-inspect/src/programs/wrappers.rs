@@ -76,7 +76,9 @@ pub(super) const PROGRAMS: &[Program] = &[
         model: busybox,
     },
     Program {
-        names: &["chroot", "unshare", "nsenter", "flock", "taskset", "firejail"],
+        names: &[
+            "chroot", "unshare", "nsenter", "flock", "taskset", "firejail",
+        ],
         model: opaque_wrapper,
     },
 ];
@@ -89,7 +91,11 @@ const ENV: Spec = Spec {
         value("chdir", "C", &["chdir"]),
         value("split", "S", &["split-string"]),
         flag("debug", "v", &["debug"]),
-        optional("signal", "", &["block-signal", "default-signal", "ignore-signal"]),
+        optional(
+            "signal",
+            "",
+            &["block-signal", "default-signal", "ignore-signal"],
+        ),
         flag("list", "", &["list-signal-handling"]),
     ],
     style: Style::Posix,
@@ -104,7 +110,13 @@ fn env_words(call: &mut Call<'_, '_>, args: &[Word], depth: usize) -> Result<(),
     // `env -` is `env -i`.
     let args: Vec<Word> = args
         .iter()
-        .map(|w| if w.text == "-" { Word::literal("-i") } else { w.clone() })
+        .map(|w| {
+            if w.text == "-" {
+                Word::literal("-i")
+            } else {
+                w.clone()
+            }
+        })
         .collect();
     let parsed = ENV.scan(&args)?;
     let mut inner = call.state.clone();
@@ -138,7 +150,10 @@ fn env_words(call: &mut Call<'_, '_>, args: &[Word], depth: usize) -> Result<(),
             break;
         };
         if word.may_be_option() || name.is_empty() {
-            return Err(Unaccounted(format!("`{}` is only known at run time", word.text)));
+            return Err(Unaccounted(format!(
+                "`{}` is only known at run time",
+                word.text
+            )));
         }
         if word.dynamic {
             call.run.env.remove(name);
@@ -276,7 +291,11 @@ fn command(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 
 fn exec(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     const SPEC: Spec = Spec {
-        opts: &[flag("clear", "c", &[]), flag("login", "l", &[]), value("name", "a", &[])],
+        opts: &[
+            flag("clear", "c", &[]),
+            flag("login", "l", &[]),
+            value("name", "a", &[]),
+        ],
         style: Style::Posix,
     };
     let parsed = SPEC.scan(call.args)?;
@@ -307,38 +326,50 @@ fn time(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 fn sudo(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     const SUDO: Spec = Spec {
         opts: &[
-            flag("flag", "AbEHinPSs", &[
-                "askpass",
-                "background",
-                "login",
-                "non-interactive",
-                "preserve-groups",
-                "stdin",
-                "shell",
-                "set-home",
-            ]),
-            flag("asks", "KklVv", &[
-                "remove-timestamp",
-                "reset-timestamp",
-                "list",
-                "version",
-                "validate",
-            ]),
+            flag(
+                "flag",
+                "AbEHinPSs",
+                &[
+                    "askpass",
+                    "background",
+                    "login",
+                    "non-interactive",
+                    "preserve-groups",
+                    "stdin",
+                    "shell",
+                    "set-home",
+                ],
+            ),
+            flag(
+                "asks",
+                "KklVv",
+                &[
+                    "remove-timestamp",
+                    "reset-timestamp",
+                    "list",
+                    "version",
+                    "validate",
+                ],
+            ),
             flag("edit", "e", &["edit"]),
             optional("preserve", "", &["preserve-env"]),
-            value("value", "ugpCDhrtTUR", &[
-                "user",
-                "group",
-                "prompt",
-                "close-from",
-                "chdir",
-                "host",
-                "role",
-                "type",
-                "command-timeout",
-                "other-user",
-                "chroot",
-            ]),
+            value(
+                "value",
+                "ugpCDhrtTUR",
+                &[
+                    "user",
+                    "group",
+                    "prompt",
+                    "close-from",
+                    "chdir",
+                    "host",
+                    "role",
+                    "type",
+                    "command-timeout",
+                    "other-user",
+                    "chroot",
+                ],
+            ),
         ],
         style: Style::Posix,
     };
@@ -386,7 +417,11 @@ fn su(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             value("command", "c", &["command", "session-command"]),
             flag("login", "l", &["login"]),
             flag("flag", "mpfP", &["preserve-environment", "pty"]),
-            value("value", "sgGw", &["shell", "group", "supp-group", "whitelist-environment"]),
+            value(
+                "value",
+                "sgGw",
+                &["shell", "group", "supp-group", "whitelist-environment"],
+            ),
         ],
         style: Style::Gnu,
     };
@@ -394,7 +429,13 @@ fn su(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     let args: Vec<Word> = call
         .args
         .iter()
-        .map(|w| if w.text == "-" { Word::literal("-l") } else { w.clone() })
+        .map(|w| {
+            if w.text == "-" {
+                Word::literal("-l")
+            } else {
+                w.clone()
+            }
+        })
         .collect();
     let parsed = SPEC.scan(&args)?;
     call.walker.tags.push("privilege_escalation");
@@ -477,16 +518,14 @@ fn watch(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             value("interval", "n", &["interval"]),
             optional("differences", "d", &["differences"]),
             flag("exec", "x", &["exec"]),
-            flag("flag", "tbegcpwr", &[
-                "no-title",
-                "beep",
-                "errexit",
-                "chgexit",
-                "color",
-                "precise",
-                "no-wrap",
-                "no-rerun",
-            ]),
+            flag(
+                "flag",
+                "tbegcpwr",
+                &[
+                    "no-title", "beep", "errexit", "chgexit", "color", "precise", "no-wrap",
+                    "no-rerun",
+                ],
+            ),
             value("equexit", "q", &["equexit"]),
         ],
         style: Style::Posix,
@@ -544,7 +583,11 @@ mod tests {
     #[test]
     fn xargs_reads_its_input() {
         let e = effects_of("echo / | xargs -i rm -rf");
-        assert!(e.iter().any(|e| e.resource.starts_with("file:///**") && e.opaque), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|e| e.resource.starts_with("file:///**") && e.opaque),
+            "{e:?}"
+        );
         let e = effects_of("ls | xargs -I{} rm -rf /home/alice/{}");
         assert!(has(&e, "delete file:///home/alice/*"), "{e:?}");
     }

@@ -172,8 +172,10 @@ impl Walker<'_> {
             rest.evidence = Some(format!(
                 "more than {MAX_EFFECTS} effects: the rest is not inspected"
             ));
-            self.notes
-                .push(format!("more than {MAX_EFFECTS} effects: {}", clip(evidence)));
+            self.notes.push(format!(
+                "more than {MAX_EFFECTS} effects: {}",
+                clip(evidence)
+            ));
             self.effects.push(rest);
             return;
         }
@@ -402,7 +404,13 @@ impl Walker<'_> {
         self.compound_list(list, state, depth);
     }
 
-    fn redirect(&mut self, redirect: &IoRedirect, state: &State, depth: usize, evidence: &str) -> Option<String> {
+    fn redirect(
+        &mut self,
+        redirect: &IoRedirect,
+        state: &State,
+        depth: usize,
+        evidence: &str,
+    ) -> Option<String> {
         let (operation, target) = match redirect {
             IoRedirect::File(_, kind, target) => {
                 let operation = match kind {
@@ -430,7 +438,11 @@ impl Walker<'_> {
             IoRedirect::OutputAndError(word, _) => (Operation::Update, word),
             IoRedirect::HereDocument(_, doc) => {
                 if doc.requires_expansion {
-                    let expanded = self.expand_single(&format!("\"{}\"", doc.doc.value.replace('"', "\\\"")), state, depth);
+                    let expanded = self.expand_single(
+                        &format!("\"{}\"", doc.doc.value.replace('"', "\\\"")),
+                        state,
+                        depth,
+                    );
                     if expanded.dynamic {
                         return Some(String::from("\u{0}"));
                     }

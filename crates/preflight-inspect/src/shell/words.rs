@@ -186,11 +186,17 @@ impl Walker<'_> {
 
     fn tilde(&self, user: &str, state: &State) -> Option<String> {
         match user {
-            "" => self.home.clone().or_else(|| state.vars.get("HOME").cloned()),
+            "" => self
+                .home
+                .clone()
+                .or_else(|| state.vars.get("HOME").cloned()),
             "+" => state.cwd.clone(),
             "root" => Some("/root".into()),
             "-" => None,
-            name if name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) => {
+            name if name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) =>
+            {
                 Some(format!("/home/{name}"))
             }
             _ => None,
@@ -531,7 +537,12 @@ fn sequence(body: &str) -> Option<Vec<String>> {
     } else {
         (b..=a).rev().step_by(step as usize).collect()
     };
-    Some(range.into_iter().map(|c| char::from(c).to_string()).collect())
+    Some(
+        range
+            .into_iter()
+            .map(|c| char::from(c).to_string())
+            .collect(),
+    )
 }
 
 #[cfg(test)]
