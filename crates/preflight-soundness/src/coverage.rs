@@ -77,8 +77,8 @@ fn is_remote_side(program: &Program) -> bool {
     )
 }
 
-/// Resource schemes that are reached over the network.
-const NETWORK_SCHEMES: [&str; 12] = [
+/// Resource schemes that are reached over the network or a daemon's socket.
+const NETWORK_SCHEMES: [&str; 13] = [
     "http://",
     "https://",
     "git://",
@@ -91,6 +91,7 @@ const NETWORK_SCHEMES: [&str; 12] = [
     "k8s://",
     "terraform://",
     "mcp://",
+    "docker://",
 ];
 
 /// The path of a `file://` resource.
