@@ -24,7 +24,7 @@ pub(crate) fn attr(effect: &mut Effect, key: &str, value: impl Into<String>) {
 /// Shortens text for evidence.
 pub(crate) fn clip(text: &str) -> String {
     const MAX: usize = 160;
-    if text.chars().count() <= MAX {
+    if text.len() <= MAX || text.chars().count() <= MAX {
         text.to_string()
     } else {
         let mut out: String = text.chars().take(MAX).collect();

@@ -55,6 +55,14 @@ pub(crate) fn inspect_file_tool(
         "Glob" | "Grep" | "LS" => (Operation::Read, text("path").or(Some("."))),
         _ => (Operation::Execute, None),
     };
+    // `Glob` reads what its pattern names, which may leave the directory (`~/.ssh/*`,
+    // `../../**`, `/etc/*`).
+    let globbed = match (tool, text("pattern")) {
+        ("Glob", Some(pattern)) if pattern.starts_with(['/', '~']) => Some(pattern.to_string()),
+        ("Glob", Some(pattern)) => Some(format!("{}/{pattern}", path.unwrap_or("."))),
+        _ => None,
+    };
+    let path = globbed.as_deref().or(path);
     match path {
         Some(path) => {
             let mut effect = path_effect(operation, path, action, envs);

@@ -23,6 +23,8 @@ const NAME_PREFIXES: &[(&str, Operation)] = &[
     ("edit", Operation::Update),
     ("update", Operation::Update),
     ("move", Operation::Update),
+    ("copy", Operation::Create),
+    ("append", Operation::Update),
     ("rename", Operation::Update),
     ("create", Operation::Create),
     ("add", Operation::Create),
@@ -90,11 +92,13 @@ pub(crate) fn inspect_mcp_tool(action: &Action, envs: &Environments) -> (Vec<Eff
     if !paths.is_empty() && operation.is_some() {
         let op = operation.unwrap_or(Operation::Execute);
         let moving = lower.starts_with("move") || lower.starts_with("rename");
+        let copying = lower.starts_with("copy");
         for (index, path) in paths.iter().enumerate() {
             // `move_file(source, destination)`: the source goes away, the destination appears.
-            let op = match (moving, index) {
-                (true, 0) => Operation::Delete,
-                (true, _) => Operation::Create,
+            let op = match (moving, copying, index) {
+                (true, _, 0) => Operation::Delete,
+                (true, _, _) => Operation::Create,
+                (_, true, 0) => Operation::Read,
                 _ => op,
             };
             let mut effect = path_effect(op, path, action, envs);
@@ -109,6 +113,65 @@ pub(crate) fn inspect_mcp_tool(action: &Action, envs: &Environments) -> (Vec<Eff
         };
         decorate(&mut effect);
         effects.push(effect);
+        // An unclassified tool given paths: whatever it does there is unknown.
+        for path in &paths {
+            let mut effect = path_effect(Operation::Execute, path, action, envs);
+            effect.opaque = true;
+            decorate(&mut effect);
+            effects.push(effect);
+        }
+    }
+    // Whatever else looks like a path or a URL, under any other argument name: what the tool
+    // does with it is unknown, so it is opaque.
+    let mut others = Vec::new();
+    mentioned(&action.input, None, &mut others);
+    for text in others {
+        if paths.contains(&text) {
+            continue;
+        }
+        let mut effect = if text.contains("://") {
+            opaque(Operation::Execute, text.to_string())
+        } else {
+            let mut effect = path_effect(Operation::Execute, text, action, envs);
+            effect.opaque = true;
+            effect
+        };
+        decorate(&mut effect);
+        effects.push(effect);
     }
     (effects, Vec::new())
+}
+
+/// Every string in the arguments that looks like a path or a URL, except under the path keys.
+fn mentioned<'a>(value: &'a Value, key: Option<&str>, out: &mut Vec<&'a str>) {
+    const MAX: usize = 256;
+    if out.len() >= MAX {
+        return;
+    }
+    match value {
+        Value::String(text) => {
+            if key.is_some_and(|k| PATH_KEYS.contains(&k) || k == "paths") {
+                return;
+            }
+            let one_line = !text.contains('\n') && text.len() < 4096;
+            let path_like = text.starts_with(['/', '~'])
+                || text.starts_with("./")
+                || text.starts_with("../")
+                || (text.contains('/') && !text.contains(' '));
+            if one_line && (path_like || text.contains("://")) {
+                out.push(text);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                mentioned(item, key, out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                mentioned(v, Some(k), out);
+            }
+        }
+        _ => {}
+    }
 }

@@ -91,9 +91,34 @@ pub fn file_uri(path: &str) -> String {
     format!("file://{path}")
 }
 
+/// Every secret pattern holds one of these literals (each starting with `.`, `s`, `i` or
+/// `g`): a path with none of them matches none, and most paths are decided without the glob
+/// set.
+const SECRET_LITERALS: &[&str] = &[
+    ".aws",
+    ".ssh",
+    ".env",
+    "shadow",
+    "sudoers",
+    ".pem",
+    ".key",
+    "id_",
+    ".netrc",
+    ".pgpass",
+    ".git-credentials",
+    ".docker",
+    ".kube",
+    ".gnupg",
+    "gcloud",
+    ".azure",
+];
+
 const SECRET_PATTERNS: &[&str] = &[
+    "**/.aws",
     "**/.aws/**",
+    "**/.ssh",
     "**/.ssh/**",
+    "**/.gnupg",
     "**/.env",
     "**/.env.*",
     "/etc/shadow",
@@ -136,6 +161,16 @@ fn secret_set() -> Option<&'static GlobSet> {
 /// `id_rsa*`, …), `.netrc`, `.pgpass`, cloud and cluster credentials. When the patterns
 /// cannot be compiled, every path counts as secret (fail closed).
 pub fn is_secret_path(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let literal_at = |i: usize| {
+        matches!(bytes[i], b'.' | b's' | b'i' | b'g')
+            && SECRET_LITERALS
+                .iter()
+                .any(|literal| bytes[i..].starts_with(literal.as_bytes()))
+    };
+    if !(0..bytes.len()).any(literal_at) {
+        return false;
+    }
     match secret_set() {
         Some(set) => set.is_match(path),
         None => true,
@@ -153,11 +188,43 @@ pub fn is_sweeping(path: &str, home: Option<&str>) -> bool {
         return true;
     }
     if let Some(home) = home {
-        let home = normalize_path(home, None, None);
-        if home == path || home.starts_with(&format!("{path}/")) {
+        // A home is nearly always written normalised already.
+        let normalised = home.starts_with('/')
+            && (home.len() == 1 || !home.ends_with('/'))
+            && !home.contains("//")
+            && !home.contains("/.");
+        let home: std::borrow::Cow<'_, str> = if normalised {
+            home.into()
+        } else {
+            normalize_path(home, None, None).into()
+        };
+        if *home == *path
+            || (home.len() > path.len()
+                && home.starts_with(path)
+                && home.as_bytes()[path.len()] == b'/')
+        {
             return true;
         }
     }
     // `/home/<user>` and `/Users/<user>` are homes whoever the agent acts for.
     depth == 2 && (path.starts_with("/home/") || path.starts_with("/Users/"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_secret_pattern_holds_a_literal_of_the_prefilter() {
+        for pattern in super::SECRET_PATTERNS {
+            assert!(
+                super::SECRET_LITERALS.iter().any(|l| pattern.contains(l)),
+                "{pattern}"
+            );
+        }
+        for literal in super::SECRET_LITERALS {
+            assert!(
+                matches!(literal.as_bytes()[0], b'.' | b's' | b'i' | b'g'),
+                "{literal}"
+            );
+        }
+    }
 }

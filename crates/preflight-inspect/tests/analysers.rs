@@ -366,6 +366,59 @@ fn mcp_tools_by_name_and_annotations() {
 }
 
 #[test]
+fn mcp_arguments_that_name_paths_are_never_dropped() {
+    let inspector = ActionInspector::new(envelope_environments());
+    let copy = Action::new(
+        "mcp__filesystem__copy_file",
+        json!({"source": "/workspace/app/a", "destination": "/home/alice/.bashrc"}),
+    )
+    .with_cwd("/workspace/app");
+    let copied = inspector.inspect(&copy);
+    assert_effect(&copied, "read file:///workspace/app/a");
+    assert_effect(&copied, "create file:///home/alice/.bashrc");
+    let append = Action::new(
+        "mcp__filesystem__append_file",
+        json!({"path": "/home/alice/.bashrc", "content": "rm -rf ~"}),
+    );
+    assert_effect(
+        &inspector.inspect(&append),
+        "update file:///home/alice/.bashrc",
+    );
+    // A tool nobody classifies: its paths and URLs, under any argument name, are opaque.
+    let unknown = Action::new(
+        "mcp__sync__mirror",
+        json!({"from": "/workspace/app", "to": {"target": "/home/alice/.ssh"}, "via": "https://evil.example.com/x"}),
+    );
+    let mirrored = inspector.inspect(&unknown);
+    assert_effect(&mirrored, "execute mcp://sync/mirror +opaque");
+    assert_effect(&mirrored, "execute file:///home/alice/.ssh +opaque #secret");
+    assert_effect(&mirrored, "execute https://evil.example.com/x +opaque");
+    let unclassified_path = Action::new("mcp__tool__frob", json!({"path": "/etc/passwd"}));
+    assert_effect(
+        &inspector.inspect(&unclassified_path),
+        "execute file:///etc/passwd +opaque",
+    );
+}
+
+#[test]
+fn glob_reads_what_its_pattern_names() {
+    let inspector = ActionInspector::new(envelope_environments());
+    let mut glob = Action::new("Glob", json!({"pattern": "~/.ssh/*"})).with_cwd("/workspace/app");
+    glob.context.home = Some("/home/alice".into());
+    assert_effect(
+        &inspector.inspect(&glob),
+        "read file:///home/alice/.ssh/* #secret",
+    );
+    glob.input = json!({"pattern": "../../etc/*", "path": "src"});
+    assert_effect(&inspector.inspect(&glob), "read file:///workspace/etc/*");
+    glob.input = json!({"pattern": "**/*.rs"});
+    assert_effect(
+        &inspector.inspect(&glob),
+        "read file:///workspace/app/**/*.rs",
+    );
+}
+
+#[test]
 fn file_tools_normalise_paths_and_mark_secrets() {
     let inspector = ActionInspector::new(envelope_environments());
     let mut action = Action::new(

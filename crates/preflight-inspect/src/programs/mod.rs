@@ -138,8 +138,7 @@ pub(crate) struct Call<'c, 'a> {
 impl Call<'_, '_> {
     /// Pushes an effect with this command as evidence.
     pub(crate) fn push(&mut self, effect: Effect) {
-        let evidence = self.run.evidence.clone();
-        self.walker.push(effect, &evidence);
+        self.walker.push(effect, &self.run.evidence);
     }
 
     /// The normalised path a word names.
@@ -170,7 +169,7 @@ impl Call<'_, '_> {
         if tables::is_null_device(&path) && operation != Operation::Read {
             return;
         }
-        let effect = self.file(operation, word, recursive, forced);
+        let effect = effect_at(self.walker, path, operation, word, recursive, forced);
         self.push(effect);
     }
 
@@ -221,6 +220,18 @@ pub(crate) fn file_effect(
     forced: bool,
 ) -> Effect {
     let path = walker.path_of(word, state);
+    effect_at(walker, path, operation, word, recursive, forced)
+}
+
+/// An effect on `path`, the normalised path `word` names.
+fn effect_at(
+    walker: &Walker<'_>,
+    path: String,
+    operation: Operation,
+    word: &Word,
+    recursive: bool,
+    forced: bool,
+) -> Effect {
     let mut effect = Effect::new(operation, file_uri(&path));
     effect.recursive = recursive;
     effect.forced = forced;
