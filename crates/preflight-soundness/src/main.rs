@@ -110,6 +110,7 @@ fn run(args: &Args) -> Result<ExitCode, String> {
             let line = serde_json::json!({"command": v.command, "seed": cases[v.seed].source, "rewrites": v.rewrites});
             let _ = writeln!(stdout, "{line}");
         }
+        let _ = sandbox.cleanup();
         return Ok(ExitCode::SUCCESS);
     }
     fs::create_dir_all(&args.out).map_err(|e| format!("creating {}: {e}", args.out.display()))?;
