@@ -120,8 +120,103 @@ fn json_strategy() -> impl Strategy<Value = Value> {
     })
 }
 
+/// A command with options, in its plain spelling and in spellings bash and the program read
+/// the same way.
+fn spellings_strategy() -> impl Strategy<Value = (String, Vec<String>)> {
+    let path = prop_oneof![
+        Just("/home/alice/.bashrc".to_string()),
+        Just("/etc/hosts".to_string()),
+        Just("build".to_string()),
+        "[a-z]{1,5}(/[a-z]{1,5}){0,2}",
+    ];
+    (0usize..5, path, any::<bool>()).prop_map(|(which, path, flip)| {
+        let (plain, mut forms): (String, Vec<String>) = match which {
+            0 => (
+                format!("rm -r -f {path}"),
+                vec![
+                    format!("rm -rf {path}"),
+                    format!("rm -fr {path}"),
+                    format!("rm --recursive --force {path}"),
+                    format!("rm --recur --forc {path}"),
+                    format!("rm {path} -rf"),
+                    format!("rm -rf -- {path}"),
+                ],
+            ),
+            1 => (
+                format!("sort -o {path} x"),
+                vec![
+                    format!("sort -o{path} x"),
+                    format!("sort --output={path} x"),
+                    format!("sort --output {path} x"),
+                    format!("sort x -o {path}"),
+                    format!("sort -ro {path} x"),
+                ],
+            ),
+            2 => (
+                format!("cp -r src {path}"),
+                vec![
+                    format!("cp -R src {path}"),
+                    format!("cp --recursive src {path}"),
+                    format!("cp -t {path} -r src"),
+                    format!("cp --target-directory={path} -r src"),
+                ],
+            ),
+            3 => (
+                format!("chmod -R 700 {path}"),
+                vec![
+                    format!("chmod --recursive 700 {path}"),
+                    format!("chmod 700 -R {path}"),
+                    format!("chmod -R -- 700 {path}"),
+                ],
+            ),
+            _ => (
+                format!("tee -a {path}"),
+                vec![format!("tee --append {path}"), format!("tee --app {path}")],
+            ),
+        };
+        let program = plain.split(' ').next().unwrap_or_default().to_string();
+        let rest = plain[program.len()..].to_string();
+        forms.extend([
+            format!("'{program}'{rest}"),
+            format!("\\{program}{rest}"),
+            format!("/usr/bin/{program}{rest}"),
+            format!("P={path}; {}", plain.replace(path.as_str(), "$P")),
+            format!(
+                "{}",
+                plain.replace(path.as_str(), &format!("{{{path},{path}}}"))
+            ),
+            format!("env -- {plain}"),
+            format!("nice -n 3 {plain}"),
+            format!("sh -c \"{plain}\""),
+            format!("bash <<'EOF'\n{plain}\nEOF"),
+            format!("echo x | xargs -I@ {plain}"),
+        ]);
+        if flip {
+            forms.reverse();
+        }
+        (plain, forms)
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn every_spelling_reveals_what_the_plain_one_does((plain, forms) in spellings_strategy()) {
+        let expected = touched(&plain);
+        prop_assert!(!expected.is_empty(), "`{plain}` derived nothing");
+        let context = ShellContext::new(Some("/workspace/app"), Some("/home/alice"));
+        for form in forms {
+            let inspection = inspect_shell(&form, &context, &envelope_environments());
+            let opaque = inspection.effects.iter().any(|e| e.opaque);
+            let revealed = touched(&form);
+            prop_assert!(
+                opaque || expected.is_subset(&revealed),
+                "`{form}` hides {:?} that `{plain}` shows",
+                expected.difference(&revealed).collect::<Vec<_>>()
+            );
+        }
+    }
 
     #[test]
     fn path_normalisation_is_idempotent_and_never_climbs(

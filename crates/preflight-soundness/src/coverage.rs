@@ -24,6 +24,13 @@ pub enum Cover {
     OpaqueProgram,
     /// An opaque effect covers the whole line (`unbounded`, or `cmd://sh`).
     OpaqueLine,
+    /// The effect happened under a program a policy allows or refuses as a whole, by name:
+    /// the project's own code (`project://PROGRAM/…`), or a program inspection has no model
+    /// of (`execute cmd://NAME`, whatever it does).
+    ByName,
+    /// Git's own store (`.git/`) changed by git, for a command with git effects: the logical
+    /// effects (`git://` refs, the repository) describe it.
+    GitStore,
 }
 
 impl Cover {
@@ -37,6 +44,8 @@ impl Cover {
             Cover::OpaqueFile => "opaque_file",
             Cover::OpaqueProgram => "opaque_program",
             Cover::OpaqueLine => "opaque_line",
+            Cover::ByName => "by_name",
+            Cover::GitStore => "git_store",
         }
     }
 }
@@ -236,6 +245,29 @@ pub fn coverage(observed: &Observed, effects: &[Effect]) -> Option<Cover> {
     {
         return Some(Cover::RemoteSide);
     }
+    let mut lineage: Vec<&str> = observed.lineage.iter().map(|p| p.name.as_str()).collect();
+    if observed.kind == Kind::Exec {
+        lineage.push(basename(&observed.target));
+    }
+    if effects
+        .iter()
+        .any(|e| by_name(e).is_some_and(|name| lineage.iter().any(|p| program_matches(name, p))))
+    {
+        return Some(Cover::ByName);
+    }
+    if observed.kind.is_file()
+        && in_git_store(&observed.target)
+        && observed
+            .lineage
+            .iter()
+            .any(|p| p.name == "git" || p.name.starts_with("git-"))
+        && effects.iter().any(|e| {
+            e.resource.starts_with("git://")
+                || e.attributes.get("command").is_some_and(|c| c == "git")
+        })
+    {
+        return Some(Cover::GitStore);
+    }
     let opaque: Vec<&Effect> = effects.iter().filter(|e| e.opaque).collect();
     if opaque.is_empty() {
         return None;
@@ -272,6 +304,24 @@ pub fn coverage(observed: &Observed, effects: &[Effect]) -> Option<Cover> {
         return Some(Cover::OpaqueProgram);
     }
     None
+}
+
+/// The program an effect allows or refuses as a whole: `project://PROGRAM/…`, or a
+/// non-opaque `execute cmd://NAME` of a program with no model.
+fn by_name(effect: &Effect) -> Option<&str> {
+    if effect.operation != Operation::Execute {
+        return None;
+    }
+    if let Some(rest) = effect.resource.strip_prefix("project://") {
+        return rest.split('/').next();
+    }
+    let name = command_name(&effect.resource)?;
+    (!effect.opaque && !name.contains('/') && !preflight_inspect::is_modelled(name)).then_some(name)
+}
+
+/// Whether a path is inside a `.git` directory.
+fn in_git_store(path: &str) -> bool {
+    path.contains("/.git/") || path.ends_with("/.git")
 }
 
 /// Whether the program of a `cmd://` resource names `name`: the same base name, or a glob

@@ -489,10 +489,47 @@ fn terraform_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         i += 1;
     }
     rest.extend(args[i..].iter().cloned());
-    if let Some(verb) = rest.first() {
-        call.subcommand(verb);
-        if ["console", "login", "logout"].contains(&verb.as_str()) {
-            return Err(Unaccounted(format!("`terraform {verb}`")));
+    let verb = rest.first().cloned().unwrap_or_default();
+    call.subcommand(&verb);
+    if ["console", "login", "logout"].contains(&verb.as_str()) {
+        return Err(Unaccounted(format!("`terraform {verb}`")));
+    }
+    if !["version", "-version", "fmt", "-help", "--help", ""].contains(&verb.as_str()) {
+        // Terraform keeps a checkpoint file in the home, runs its providers, which are
+        // programs of their own, and reads the state wherever it is kept.
+        let home = Word::literal("~/.terraform.d");
+        call.push_file(Operation::Update, &home, true, false);
+        let workspace = call
+            .run
+            .env
+            .get("TF_WORKSPACE")
+            .cloned()
+            .unwrap_or_else(|| "_".into());
+        let mut state = Effect::new(Operation::Read, format!("terraform://{workspace}/*"));
+        state.environment = call.walker.envs.of_terraform_workspace(&workspace);
+        attr(&mut state, "command", call.name.to_string());
+        call.push(state);
+        for (i, arg) in rest.iter().enumerate() {
+            let out = match arg
+                .strip_prefix("-out=")
+                .or_else(|| arg.strip_prefix("--out="))
+            {
+                Some(file) => Some(file.to_string()),
+                None if arg == "-out" => rest.get(i + 1).cloned(),
+                None => None,
+            };
+            if let Some(out) = out {
+                call.push_file(Operation::Update, &Word::literal(&out), false, false);
+            }
+        }
+        if verb == "init" || verb == "get" || verb == "providers" {
+            call.push_file(Operation::Update, &Word::literal(".terraform"), true, false);
+            call.push_file(
+                Operation::Update,
+                &Word::literal(".terraform.lock.hcl"),
+                false,
+                false,
+            );
         }
     }
     delegate(call, &rest, terraform::inspect_terraform_cli);
@@ -535,6 +572,10 @@ fn docker(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         "image" | "container" | "network" | "volume" | "context" | "compose"
     ) && matches!(second, "ls" | "list" | "inspect" | "ps" | "logs" | "config"));
     if read {
+        // Asks the daemon.
+        let mut effect = Effect::new(Operation::Read, "docker://local/daemon");
+        attr(&mut effect, "command", call.name.to_string());
+        call.push(effect);
         return Ok(());
     }
     let names: Vec<String> = words.iter().skip(1).map(|s| s.to_string()).collect();
@@ -558,7 +599,12 @@ fn docker(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             attr(&mut effect, "command", call.name.to_string());
             call.push(effect);
         }
-        "build" => call.project_code("build"),
+        "build" => {
+            call.project_code("build");
+            let mut effect = Effect::new(Operation::Create, "docker://local/image/*");
+            attr(&mut effect, "command", call.name.to_string());
+            call.push(effect);
+        }
         "rm" | "rmi" | "kill" | "stop" | "prune" => {
             let mut effect = Effect::new(Operation::Delete, target(sub));
             effect.forced = args.iter().any(|a| a == "-f" || a == "--force");

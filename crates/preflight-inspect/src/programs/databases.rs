@@ -12,10 +12,160 @@ use super::{Call, Program, Unaccounted};
 use crate::effects::{attr, opaque};
 use crate::sql;
 
-pub(super) const PROGRAMS: &[Program] = &[Program {
-    names: &["psql", "mysql", "mariadb", "sqlite3", "pgcli", "mycli"],
-    model: client,
-}];
+pub(super) const PROGRAMS: &[Program] = &[
+    Program {
+        names: &["psql", "mysql", "mariadb", "sqlite3", "pgcli", "mycli"],
+        model: client,
+    },
+    Program {
+        names: &[
+            "dropdb",
+            "createdb",
+            "pg_dump",
+            "pg_dumpall",
+            "pg_restore",
+            "dropuser",
+            "createuser",
+            "vacuumdb",
+            "reindexdb",
+            "clusterdb",
+            "pg_isready",
+        ],
+        model: pg_tool,
+    },
+];
+
+const PG_TOOL: Spec = Spec {
+    opts: &[
+        value("host", "h", &["host"]),
+        value("dbname", "d", &["dbname", "maintenance-db"]),
+        value("file", "f", &["file"]),
+        value(
+            "value",
+            "pUFtTnNjZEIS",
+            &[
+                "port",
+                "username",
+                "format",
+                "table",
+                "exclude-table",
+                "schema",
+                "exclude-schema",
+                "jobs",
+                "compress",
+                "encoding",
+                "role",
+                "superuser",
+                "lock-wait-timeout",
+                "exclude-table-data",
+                "section",
+                "tablespace",
+                "template",
+                "locale",
+                "owner",
+                "analyze-in-stages",
+                "timeout",
+            ],
+        ),
+        flag("clean", "c", &["clean"]),
+        flag(
+            "flag",
+            "wWeiaosvqxOCX1",
+            &[
+                "no-password",
+                "password",
+                "echo",
+                "interactive",
+                "data-only",
+                "oids",
+                "schema-only",
+                "verbose",
+                "quiet",
+                "no-privileges",
+                "no-owner",
+                "create",
+                "if-exists",
+                "force",
+                "single-transaction",
+                "full",
+                "analyze",
+                "all",
+                "no-comments",
+                "no-publications",
+                "no-subscriptions",
+                "inserts",
+                "column-inserts",
+                "globals-only",
+                "roles-only",
+                "exit-on-error",
+            ],
+        ),
+    ],
+    style: Style::Gnu,
+};
+
+/// PostgreSQL's command-line tools: each acts on a database the options name.
+fn pg_tool(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
+    let parsed = PG_TOOL.scan(call.args)?;
+    let host = parsed
+        .last("host")
+        .map(|w| {
+            if w.dynamic {
+                "*".to_string()
+            } else {
+                w.text.clone()
+            }
+        })
+        .or_else(|| call.run.env.get("PGHOST").cloned())
+        .unwrap_or_else(|| "_".into());
+    let program = call.name.to_string();
+    let named = parsed.operands.first().map(|w| w.text.clone());
+    let database = parsed
+        .last("dbname")
+        .map(|w| w.text.clone())
+        .or_else(|| {
+            if program == "pg_restore" {
+                None
+            } else {
+                named.clone()
+            }
+        })
+        .or_else(|| call.run.env.get("PGDATABASE").cloned())
+        .unwrap_or_else(|| "_".into());
+    let url = if database.contains("://") {
+        database.clone()
+    } else {
+        format!("postgres://{host}/{database}")
+    };
+    let (resource, environment) = sql::sql_target(&url, None, call.walker.envs);
+    let (operation, unbounded) = match program.as_str() {
+        "dropdb" => (Operation::Delete, true),
+        "createdb" => (Operation::Create, false),
+        "dropuser" | "createuser" => (Operation::PermissionChange, false),
+        "pg_restore" if parsed.has("clean") => (Operation::Delete, true),
+        "pg_restore" | "vacuumdb" | "reindexdb" | "clusterdb" => (Operation::Update, false),
+        _ => (Operation::Read, false),
+    };
+    let mut effect = preflight_core::Effect::new(operation, resource);
+    effect.environment = environment;
+    effect.unbounded = unbounded;
+    attr(&mut effect, "command", program.clone());
+    call.push(effect);
+    if let Some(file) = parsed.last("file").cloned() {
+        let operation = if program == "pg_restore" {
+            Operation::Read
+        } else {
+            Operation::Update
+        };
+        call.push_file(operation, &file, false, false);
+    }
+    if program == "pg_restore" {
+        if let Some(input) = parsed.operands.first().cloned() {
+            call.push_file(Operation::Read, &input, false, false);
+        }
+    }
+    Ok(())
+}
 
 const PSQL: Spec = Spec {
     opts: &[
@@ -281,6 +431,23 @@ fn sqlite(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 #[cfg(test)]
 mod tests {
     use crate::programs::tests::{effects_of, is_opaque};
+
+    #[test]
+    fn postgres_tools() {
+        let e = effects_of("dropdb -h db.prod.internal production");
+        assert!(
+            e.iter()
+                .any(|e| e.operation == preflight_core::Operation::Delete
+                    && e.environment.as_deref() == Some("prod")),
+            "{e:?}"
+        );
+        let e = effects_of("pg_dump production -f /home/alice/backup.sql");
+        assert!(
+            e.iter()
+                .any(|e| e.resource == "file:///home/alice/backup.sql"),
+            "{e:?}"
+        );
+    }
 
     #[test]
     fn clients() {

@@ -187,6 +187,18 @@ impl Git<'_, '_, '_> {
         self.call.push(effect);
     }
 
+    /// The subcommand rewrites the working tree: files it tracks may be deleted (a branch
+    /// switch removes what the other branch does not have). `discard_changes` when
+    /// uncommitted work goes too.
+    fn worktree(&mut self, discards: bool) {
+        let mut effect = self.effect(Operation::Delete, &Word::literal("."), true, discards);
+        tag(&mut effect, "git_worktree");
+        if discards {
+            tag(&mut effect, "discard_changes");
+        }
+        self.call.push(effect);
+    }
+
     fn opaque(&mut self, why: &str) -> Result<(), Unaccounted> {
         Err(Unaccounted(format!("`git {}` {why}", self.sub)))
     }
@@ -232,6 +244,7 @@ impl Git<'_, '_, '_> {
             "reset" => {
                 if self.has(&["--hard", "--merge", "--keep"]) {
                     self.repo(Operation::Update, &["discard_changes"], true);
+                    self.worktree(true);
                 } else {
                     self.repo(Operation::Update, &[], false);
                 }
@@ -287,7 +300,10 @@ impl Git<'_, '_, '_> {
                 match verb.as_str() {
                     "list" | "show" => self.repo(Operation::Read, &[], false),
                     "drop" | "clear" => self.repo(Operation::Update, &["discard_changes"], false),
-                    _ => self.repo(Operation::Update, &[], false),
+                    _ => {
+                        self.repo(Operation::Update, &[], false);
+                        self.worktree(false);
+                    }
                 }
             }
             "commit" | "rebase" | "replace" | "cherry-pick" | "revert" | "merge" | "am"
@@ -302,6 +318,9 @@ impl Git<'_, '_, '_> {
                 let rewrite = sub == "rebase" || sub == "replace" || self.has(&["--amend"]);
                 let tags: &[&str] = if rewrite { &["history_rewrite"] } else { &[] };
                 self.repo(Operation::Update, tags, false);
+                if sub != "commit" && sub != "replace" {
+                    self.worktree(false);
+                }
                 if sub == "pull" {
                     self.remote_read();
                 }
@@ -314,6 +333,7 @@ impl Git<'_, '_, '_> {
                     return self.opaque("runs a command in every submodule");
                 }
                 self.repo(Operation::Update, &[], false);
+                self.worktree(false);
             }
             "bisect" => {
                 if self.args.iter().any(|w| w.text == "run") {
@@ -363,6 +383,7 @@ impl Git<'_, '_, '_> {
                     }
                 }
                 self.repo(Operation::Update, &[], forced);
+                self.worktree(forced);
             }
             "clone" => {
                 if self.args.iter().any(|w| {
@@ -408,6 +429,9 @@ impl Git<'_, '_, '_> {
                 let tags: &[&str] = if history { &["history_rewrite"] } else { &[] };
                 let forced = self.has(&["-f", "--force"]);
                 self.repo(Operation::Update, tags, forced);
+                if ["mv", "apply", "sparse-checkout", "am"].contains(&sub.as_str()) {
+                    self.worktree(false);
+                }
             }
         }
         Ok(())
@@ -447,6 +471,7 @@ impl Git<'_, '_, '_> {
         }
         // Switching branches rewrites the working tree, keeping local changes unless forced.
         self.repo(Operation::Update, &[], false);
+        self.worktree(forced || !paths.is_empty());
     }
 
     fn clean(&mut self) {

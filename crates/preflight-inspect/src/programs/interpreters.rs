@@ -32,6 +32,10 @@ pub(super) const PROGRAMS: &[Program] = &[
         model: source,
     },
     Program {
+        names: &["alias"],
+        model: alias,
+    },
+    Program {
         names: &[
             "python",
             "python2",
@@ -111,6 +115,16 @@ fn shell(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         i += 1;
     }
     let parsed = SHELL.scan(&args)?;
+    let startup = parsed.has("login")
+        || args.iter().any(|w| {
+            let t = w.text.as_str();
+            t == "--login" || (t.starts_with('-') && !t.starts_with("--") && t.contains('i'))
+        });
+    if startup {
+        // A login or interactive shell first runs the startup files (`/etc/profile`,
+        // `~/.bashrc`): code the inspector does not read.
+        call.opaque_exec("a login or interactive shell runs its startup files");
+    }
     if let Some(rc) = parsed.last("rcfile").cloned() {
         call.push_file(Operation::Read, &rc, false, false);
         call.opaque_exec("a shell reading a startup file");
@@ -153,7 +167,11 @@ fn shell(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 
 fn eval(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     if call.args.iter().any(|w| w.dynamic) {
+        // It runs in this shell: what it defines changes every later command too.
         call.opaque_exec("`eval` of words only known at run time");
+        let evidence = call.run.evidence.clone();
+        call.walker
+            .opaque_line(&evidence, "`eval` of words only known at run time");
         return Ok(());
     }
     let script = call
@@ -171,6 +189,19 @@ fn source(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         call.push_file(Operation::Read, &file, false, false);
     }
     call.opaque_exec("a sourced script");
+    // It runs in this shell, and may define functions and aliases later commands use.
+    let evidence = call.run.evidence.clone();
+    call.walker.opaque_line(&evidence, "a sourced script");
+    Ok(())
+}
+
+/// `alias NAME=VALUE`: later words named NAME may run anything.
+fn alias(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
+    if call.args.iter().any(|w| w.text.contains('=') || w.dynamic) {
+        let evidence = call.run.evidence.clone();
+        call.walker
+            .opaque_line(&evidence, "an alias changes what later commands run");
+    }
     Ok(())
 }
 

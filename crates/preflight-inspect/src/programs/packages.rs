@@ -77,6 +77,9 @@ impl Call<'_, '_> {
     }
 
     fn global_packages(&mut self, manager: &str) {
+        // Installing or removing a package runs its own scripts (maintainer scripts,
+        // lifecycle scripts, build scripts).
+        self.opaque_exec("a package manager changes packages and runs their scripts");
         let mut effect = Effect::new(Operation::Update, format!("pkg://{manager}/global"));
         tag(&mut effect, "package_global");
         attr(&mut effect, "command", self.name.to_string());

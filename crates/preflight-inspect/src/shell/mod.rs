@@ -463,6 +463,21 @@ impl Walker<'_> {
         if tables::is_null_device(&path) {
             return None;
         }
+        if let Some(endpoint) = path
+            .strip_prefix("/dev/tcp/")
+            .map(|e| ("tcp", e))
+            .or_else(|| path.strip_prefix("/dev/udp/").map(|e| ("udp", e)))
+        {
+            // bash opens a connection for `/dev/tcp/HOST/PORT`.
+            let (scheme, rest) = endpoint;
+            let mut effect = opaque(
+                Operation::NetworkSend,
+                format!("{scheme}://{}", rest.replacen('/', ":", 1)),
+            );
+            tag(&mut effect, "remote_code");
+            self.push(effect, evidence);
+            return None;
+        }
         let mut effect = Effect::new(operation, file_uri(&path));
         if operation == Operation::Update && tables::is_block_device(&path) {
             tag(&mut effect, "raw_disk_write");
