@@ -60,6 +60,44 @@ fn plan(resources: usize) -> serde_json::Value {
     json!({"workspace": "staging", "plan": {"format_version": "1.2", "resource_changes": changes}})
 }
 
+/// Lines built to make inspection work hard, each under 256 KiB.
+fn adversarial() -> Vec<(&'static str, String)> {
+    let starts = "a ".repeat(2_000);
+    let execs = "-exec rm {} + ".repeat(2_000);
+    let kinds = (0..2_000)
+        .map(|i| format!("k{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let names = (0..2_000)
+        .map(|i| format!("n{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    vec![
+        ("2 000 simple commands", "rm -rf a; ".repeat(2_000)),
+        (
+            "find: 2 000 starts, 2 000 -exec",
+            format!("find {starts}{execs}"),
+        ),
+        (
+            "kubectl: 2 000 kinds x 2 000 names",
+            format!("kubectl delete {kinds} {names}"),
+        ),
+        ("20 000 words", format!("rm {}", "x/y ".repeat(20_000))),
+        (
+            "nested bash -c",
+            "bash -c 'bash -c \"bash -c ls\"' ".repeat(1_000),
+        ),
+        (
+            "brace products",
+            "echo {a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n} ".repeat(1_000),
+        ),
+        (
+            "deep brackets",
+            format!("{}true{}", "(".repeat(100), ")".repeat(100)),
+        ),
+    ]
+}
+
 fn benches(c: &mut Criterion) {
     let envs = environments();
     let context = ShellContext::new(Some("/workspace/app"), Some("/home/alice"));
@@ -75,6 +113,16 @@ fn benches(c: &mut Criterion) {
             )
         })
     });
+    // Adversarial lines near the input cap (`MAX_INPUT_BYTES`, 256 KiB): the slowest is what
+    // a hostile agent can make one inspection cost.
+    let mut group = c.benchmark_group("shell: within the caps");
+    group.sample_size(10);
+    for (name, line) in adversarial() {
+        let inspector = ActionInspector::new(envs.clone());
+        let action = Action::new("Bash", json!({"command": line}));
+        group.bench_function(name, |b| b.iter(|| inspector.inspect(black_box(&action))));
+    }
+    group.finish();
     let inspector = ActionInspector::new(envs.clone());
     let action = Action::new("terraform.apply", plan(200));
     c.bench_function("terraform: 200-resource plan", |b| {

@@ -118,6 +118,23 @@ fn find(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     if starts.is_empty() {
         starts.push(Word::literal("."));
     }
+    // What `{}` stands for: any path below a starting point, computed once; past a few
+    // starting points, any path at all, so the work stays linear in the words.
+    let replacements: Vec<String> = if starts.len() <= 8 {
+        starts
+            .iter()
+            .map(|start| {
+                let base = call.path(start);
+                if base == "/" {
+                    "/**".to_string()
+                } else {
+                    format!("{base}/**")
+                }
+            })
+            .collect()
+    } else {
+        vec!["/**".to_string()]
+    };
     let mut acted = false;
     while i < args.len() {
         let word = &args[i];
@@ -171,50 +188,31 @@ fn find(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
                 if template.is_empty() {
                     return Err(Unaccounted(format!("`{text}` without a command")));
                 }
-                // One inspection per action: `{}` stands for any path below any start.
-                let below: Vec<String> = starts
-                    .iter()
-                    .map(|s| {
-                        let base = call.path(s);
-                        if base == "/" {
-                            "/**".to_string()
-                        } else {
-                            format!("{base}/**")
-                        }
-                    })
-                    .collect();
-                let replacement = if below.len() == 1 {
-                    below[0].clone()
-                } else {
-                    "/**".to_string()
-                };
-                let mut inner: Vec<Word> = template
-                    .iter()
-                    .map(|w| {
-                        if w.text.contains("{}") {
-                            Word {
-                                text: w.text.replace("{}", &replacement),
-                                dynamic: true,
-                                glob: true,
+                for replacement in &replacements {
+                    let inner: Vec<Word> = template
+                        .iter()
+                        .map(|w| {
+                            if w.text.contains("{}") {
+                                Word {
+                                    text: w.text.replace("{}", replacement),
+                                    dynamic: true,
+                                    glob: true,
+                                }
+                            } else {
+                                w.clone()
                             }
-                        } else {
-                            w.clone()
-                        }
-                    })
-                    .collect();
-                if !template.iter().skip(1).any(|w| w.text.contains("{}")) {
-                    // GNU find appends nothing, but the command still runs once per match.
-                    inner.truncate(template.len());
-                }
-                if text == "-execdir" || text == "-okdir" {
-                    // Runs in each match's directory: relative paths mean anywhere below.
-                    let mut state = call.state.clone();
-                    state.cwd = Some(replacement.clone());
-                    call.walker.nesting.push(format!("find {text}"));
-                    super::dispatch(call.walker, &inner, call.run, &mut state);
-                    call.walker.nesting.pop();
-                } else {
-                    call.dispatch(&inner, &format!("find {text}"));
+                        })
+                        .collect();
+                    if text == "-execdir" || text == "-okdir" {
+                        // Runs in each match's directory: relative paths mean anywhere below.
+                        let mut state = call.state.clone();
+                        state.cwd = Some(replacement.clone());
+                        call.walker.nesting.push(format!("find {text}"));
+                        super::dispatch(call.walker, &inner, call.run, &mut state);
+                        call.walker.nesting.pop();
+                    } else {
+                        call.dispatch(&inner, &format!("find {text}"));
+                    }
                 }
                 i = end + 1;
             }

@@ -509,6 +509,40 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn past_a_cap_one_opaque_unbounded_effect_stands_for_the_rest() {
+        let starts = "a ".repeat(2_000);
+        let execs = "-exec rm {} + ".repeat(2_000);
+        let kinds = (0..500)
+            .map(|i| format!("k{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let names = (0..500)
+            .map(|i| format!("n{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        for line in [
+            "rm -rf a; ".repeat(2_000),
+            format!("find {starts}{execs}"),
+            format!("kubectl delete {kinds} {names}"),
+            format!("rm {}", "x/y ".repeat(5_000)),
+            format!("{}true{}", "(".repeat(200), ")".repeat(200)),
+            format!("{}rm -rf /", "eval ".repeat(12)),
+        ] {
+            let e = effects_of(&line);
+            assert!(
+                e.len() <= crate::shell::MAX_EFFECTS + 1,
+                "{} effects",
+                e.len()
+            );
+            assert!(
+                e.iter().any(|e| e.opaque && e.unbounded),
+                "{}: {e:?}",
+                &line[..60.min(line.len())]
+            );
+        }
+    }
+
+    #[test]
     fn programs_by_path() {
         let e = effects_of("/tmp/cat /home/alice/.aws/credentials");
         assert!(is_opaque(&e, "cmd:///tmp/cat"), "{e:?}");
