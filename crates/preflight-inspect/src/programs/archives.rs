@@ -35,7 +35,7 @@ pub(super) const PROGRAMS: &[Program] = &[
     },
 ];
 
-const TAR: Spec = Spec {
+pub(super) const TAR: Spec = Spec {
     opts: &[
         flag("create", "c", &["create"]),
         flag("extract", "x", &["extract", "get"]),
@@ -97,7 +97,6 @@ const TAR: Spec = Spec {
                 "acls",
                 "selinux",
                 "no-xattrs",
-                "totals",
                 "show-transformed-names",
                 "full-time",
                 "utc",
@@ -112,6 +111,10 @@ const TAR: Spec = Spec {
                 "help",
                 "version",
                 "show-defaults",
+                "exclude-vcs",
+                "exclude-vcs-ignores",
+                "exclude-caches",
+                "exclude-backups",
             ],
         ),
         value(
@@ -133,22 +136,14 @@ const TAR: Spec = Spec {
                 "sort",
                 "transform",
                 "xform",
-                "occurrence",
                 "record-size",
                 "newer-mtime",
                 "hole-detection",
-                "exclude-vcs",
-                "exclude-vcs-ignores",
                 "exclude-tag",
-                "exclude-caches",
-                "exclude-backups",
+                "warning",
             ],
         ),
-        optional(
-            "optional",
-            "",
-            &["checkpoint", "warning", "exclude-vcs-ignores"],
-        ),
+        optional("optional", "", &["checkpoint", "occurrence", "totals"]),
     ],
     style: Style::Gnu,
 };

@@ -35,69 +35,96 @@ pub(super) const PROGRAMS: &[Program] = &[
     },
 ];
 
-const PG_TOOL: Spec = Spec {
+/// `pg_dump`, `pg_dumpall`, `pg_restore`: letters whose meaning differs between them
+/// (`-t`, `-e`) are left out, and so unaccounted for.
+pub(super) const PG_DUMP: Spec = Spec {
     opts: &[
         value("host", "h", &["host"]),
-        value("dbname", "d", &["dbname", "maintenance-db"]),
+        value("dbname", "d", &["dbname"]),
         value("file", "f", &["file"]),
         value(
             "value",
-            "pUFtTnNjZEIS",
+            "pUFjZETnNSLI",
             &[
                 "port",
                 "username",
                 "format",
-                "table",
-                "exclude-table",
-                "schema",
-                "exclude-schema",
                 "jobs",
                 "compress",
                 "encoding",
-                "role",
+                "exclude-table",
+                "trigger",
+                "schema",
+                "exclude-schema",
                 "superuser",
+                "use-list",
+                "index",
+                "table",
+                "role",
                 "lock-wait-timeout",
                 "exclude-table-data",
                 "section",
-                "tablespace",
-                "template",
-                "locale",
-                "owner",
-                "analyze-in-stages",
-                "timeout",
+                "extension",
             ],
         ),
         flag("clean", "c", &["clean"]),
         flag(
             "flag",
-            "wWeiaosvqxOCX1",
+            "CasvxOwWgr1",
+            &[
+                "create",
+                "data-only",
+                "schema-only",
+                "verbose",
+                "no-privileges",
+                "no-owner",
+                "no-password",
+                "password",
+                "globals-only",
+                "roles-only",
+                "single-transaction",
+                "if-exists",
+                "inserts",
+                "column-inserts",
+                "no-comments",
+                "no-publications",
+                "no-subscriptions",
+                "exit-on-error",
+                "tablespaces-only",
+            ],
+        ),
+    ],
+    style: Style::Gnu,
+};
+
+/// `dropdb`, `createdb`, `dropuser`, `createuser`, `vacuumdb`, `reindexdb`, `clusterdb`,
+/// `pg_isready`: the options they share with one meaning.
+pub(super) const PG_ADMIN: Spec = Spec {
+    opts: &[
+        value("host", "h", &["host"]),
+        value("dbname", "", &["dbname", "maintenance-db"]),
+        value(
+            "value",
+            "pUtjOTE",
+            &[
+                "port", "username", "table", "timeout", "jobs", "owner", "template", "encoding",
+            ],
+        ),
+        flag(
+            "flag",
+            "wWeqvfaz",
             &[
                 "no-password",
                 "password",
                 "echo",
-                "interactive",
-                "data-only",
-                "oids",
-                "schema-only",
-                "verbose",
                 "quiet",
-                "no-privileges",
-                "no-owner",
-                "create",
-                "if-exists",
+                "verbose",
                 "force",
-                "single-transaction",
-                "full",
-                "analyze",
                 "all",
-                "no-comments",
-                "no-publications",
-                "no-subscriptions",
-                "inserts",
-                "column-inserts",
-                "globals-only",
-                "roles-only",
-                "exit-on-error",
+                "analyze",
+                "full",
+                "if-exists",
+                "interactive",
             ],
         ),
     ],
@@ -106,7 +133,12 @@ const PG_TOOL: Spec = Spec {
 
 /// PostgreSQL's command-line tools: each acts on a database the options name.
 fn pg_tool(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
-    let parsed = PG_TOOL.scan(call.args)?;
+    let spec = if call.name.starts_with("pg_dump") || call.name == "pg_restore" {
+        PG_DUMP
+    } else {
+        PG_ADMIN
+    };
+    let parsed = spec.scan(call.args)?;
     let host = parsed
         .last("host")
         .map(|w| {
@@ -167,7 +199,7 @@ fn pg_tool(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     Ok(())
 }
 
-const PSQL: Spec = Spec {
+pub(super) const PSQL: Spec = Spec {
     opts: &[
         value("command", "c", &["command"]),
         value("dbname", "d", &["dbname"]),

@@ -29,11 +29,11 @@ pub(super) const PROGRAMS: &[Program] = &[
     },
 ];
 
-const CURL: Spec = Spec {
+pub(super) const CURL: Spec = Spec {
     opts: &[
         flag(
             "flag",
-            "fsSLkvinNgjJlMqR0123456V#",
+            "fsSLkvinNgjJlMqR012346V#",
             &[
                 "fail",
                 "silent",
@@ -77,7 +77,6 @@ const CURL: Spec = Spec {
                 "no-alpn",
                 "no-npn",
                 "xattr",
-                "show-headers",
                 "fail-early",
                 "parallel",
                 "retry-all-errors",
@@ -212,9 +211,7 @@ const CURL: Spec = Spec {
                 "unix-socket",
                 "abstract-unix-socket",
                 "aws-sigv4",
-                "variable",
                 "url-query",
-                "ip-tos",
                 "mail-from",
                 "mail-rcpt",
                 "mail-auth",
@@ -225,7 +222,7 @@ const CURL: Spec = Spec {
                 "login-options",
             ],
         ),
-        optional("optional", "", &["tlsv1.2", "tlsv1.3", "progress-meter"]),
+        flag("tls", "", &["tlsv1.2", "tlsv1.3"]),
     ],
     style: Style::Exact,
 };
@@ -364,11 +361,11 @@ fn send_or_read(
     }
 }
 
-const WGET: Spec = Spec {
+pub(super) const WGET: Spec = Spec {
     opts: &[
         flag(
             "flag",
-            "qvdnNcSrkKpmxHLEFbh46",
+            "qvdNcSrkKpmxHLEFbh46",
             &[
                 "quiet",
                 "verbose",
@@ -406,7 +403,6 @@ const WGET: Spec = Spec {
                 "no-host-directories",
                 "delete-after",
                 "no-remove-listing",
-                "progress",
                 "auth-no-challenge",
             ],
         ),
@@ -416,6 +412,9 @@ const WGET: Spec = Spec {
         value("post", "", &["post-data", "body-data"]),
         value("post_file", "", &["post-file", "body-file"]),
         value("method", "", &["method"]),
+        value("progress", "", &["progress"]),
+        // `-nv`, `-nc`, `-nd`, `-nH`, `-np`: `-n` and a letter.
+        value("no", "n", &[]),
         value("input", "i", &["input-file"]),
         value("execute", "e", &["execute"]),
         value(
@@ -450,7 +449,6 @@ const WGET: Spec = Spec {
                 "private-key",
                 "load-cookies",
                 "save-cookies",
-                "max-redirect",
                 "cut-dirs",
                 "regex-type",
                 "accept-regex",
@@ -458,7 +456,6 @@ const WGET: Spec = Spec {
                 "restrict-file-names",
                 "default-page",
                 "secure-protocol",
-                "https-only",
                 "proxy-user",
                 "proxy-password",
             ],

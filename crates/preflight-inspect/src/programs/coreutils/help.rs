@@ -1,8 +1,8 @@
 //! Each spec held to the real program's own `--help`: every long option a spec lists must be
 //! one the program documents, with the same arity, and so must every short letter (but for
 //! the few the program accepts without documenting them). Checked against Debian 12's GNU
-//! coreutils 9.1, grep 3.8, sed 4.9, tar 1.34 and diffutils 3.8; the test prints the version
-//! it ran against.
+//! coreutils 9.1, grep 3.8, sed 4.9, tar 1.34, diffutils 3.8, curl 7.88, wget 1.21 and the
+//! PostgreSQL 15 client tools; the test prints the version it ran against.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -11,8 +11,14 @@ use crate::programs::spec::{Arity, Spec};
 
 /// Options the program reads from `--help`: name → arity.
 fn documented(program: &str) -> (String, BTreeMap<String, Arity>) {
+    // curl lists every option only with `--help all`.
+    let args: &[&str] = if program == "curl" {
+        &["--help", "all"]
+    } else {
+        &["--help"]
+    };
     let output = Command::new(program)
-        .arg("--help")
+        .args(args)
         .env("LC_ALL", "C")
         .output()
         .unwrap_or_else(|e| panic!("`{program} --help` did not run: {e}"));
@@ -32,9 +38,13 @@ fn documented(program: &str) -> (String, BTreeMap<String, Arity>) {
     let mut options = BTreeMap::new();
     for line in text.lines() {
         let trimmed = line.trim_start();
-        if !trimmed.starts_with('-') || line.len() == trimmed.len() {
+        let indent = line.len() - trimmed.len();
+        // Option lines are indented a little; a description's continuation much more.
+        if !trimmed.starts_with('-') || indent == 0 || indent > 10 {
             continue;
         }
+        // wget writes `-O,  --output-document=FILE`.
+        let trimmed = &trimmed.replace(",  ", ", ");
         // The option part ends where the description starts (two spaces).
         let part = trimmed.split("  ").next().unwrap_or(trimmed);
         // A long option's arity; a short one takes a value only when the long one must.
@@ -46,7 +56,7 @@ fn documented(program: &str) -> (String, BTreeMap<String, Arity>) {
             if let Some(long) = token.strip_prefix("--") {
                 let name: String = long
                     .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
                     .collect();
                 let rest = &long[name.len()..];
                 let arity = if rest.starts_with("[=") {
@@ -60,14 +70,12 @@ fn documented(program: &str) -> (String, BTreeMap<String, Arity>) {
                     } else {
                         Arity::Value
                     }
-                } else if rest.starts_with(' ') {
+                } else if takes_word(rest) {
                     Arity::Value
                 } else {
                     Arity::Flag
                 };
-                let fixed = rest
-                    .strip_prefix('=')
-                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_lowercase()));
+                let fixed = rest.strip_prefix('=').is_some_and(is_literal);
                 if !fixed || longs.contains(&format!("--{name}")) {
                     long_arity = Some(arity);
                 }
@@ -86,8 +94,11 @@ fn documented(program: &str) -> (String, BTreeMap<String, Arity>) {
             } else if let Some(short) = token.strip_prefix('-') {
                 let mut chars = short.chars();
                 if let Some(letter) = chars.next() {
-                    let next = chars.next();
-                    let own = next.is_some_and(|c| c == ' ' || c.is_ascii_uppercase());
+                    // In the option column, whatever follows the letter is its argument
+                    // (`-e script`, `-n NUM`), but for an aside (`-1 ("one")`).
+                    let rest = chars.as_str().trim();
+                    let next = rest.chars().next();
+                    let own = !rest.is_empty() && !rest.starts_with(['(', '[']);
                     shorts.push((format!("-{letter}"), own, next == Some('[')));
                 }
             }
@@ -110,6 +121,60 @@ fn documented(program: &str) -> (String, BTreeMap<String, Arity>) {
         }
     }
     (version, options)
+}
+
+/// A spec shared by several programs: each option must be documented by at least one of
+/// them, and none may document it with another arity.
+fn check_union(programs: &[&str], spec: &Spec) -> Vec<String> {
+    let helps: Vec<(&str, BTreeMap<String, Arity>)> = programs
+        .iter()
+        .map(|p| {
+            let (version, options) = documented(p);
+            eprintln!("{p}: {version}");
+            (*p, options)
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for (opt, name) in spec.names() {
+        if name == "--help" || name == "--version" {
+            continue;
+        }
+        let mut found = false;
+        for (program, options) in &helps {
+            if let Some(arity) = options.get(&name) {
+                found = true;
+                if *arity != opt.arity {
+                    problems.push(format!(
+                        "{program}: `{name}` is {:?} in the spec but {arity:?} in `--help`",
+                        opt.arity
+                    ));
+                }
+            }
+        }
+        if !found {
+            problems.push(format!("`{name}` is in none of {programs:?}"));
+        }
+    }
+    problems
+}
+
+/// `=quiet` in `--check=quiet`: one literal value, not a placeholder (`=WORD`, `=c|d|t`).
+fn is_literal(value: &str) -> bool {
+    let word: String = value.chars().take_while(|c| !c.is_whitespace()).collect();
+    word.starts_with(|c: char| c.is_ascii_lowercase()) && !word.contains(['|', '<', '['])
+}
+
+/// Whether what follows an option's name is its argument (` <file>`, ` FILE`), not the
+/// description (` Ignore session cookies`, ` ("one")`).
+fn takes_word(rest: &str) -> bool {
+    let Some(rest) = rest.strip_prefix(' ') else {
+        return false;
+    };
+    if rest.starts_with(['<', '[']) {
+        return true;
+    }
+    let word: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+    word.len() > 1 && word.chars().all(|c| c.is_ascii_uppercase() || c == '_')
 }
 
 fn check(program: &str, spec: &Spec, undocumented: &str) -> Vec<String> {
@@ -169,5 +234,26 @@ fn specs_match_the_programs_own_help() {
         }
     }
     problems.extend(check("sed", &crate::programs::sed::SPEC, ""));
+    problems.extend(check("tar", &crate::programs::archives::TAR, ""));
+    problems.extend(check("curl", &crate::programs::download::CURL, ""));
+    problems.extend(check("wget", &crate::programs::download::WGET, ""));
+    problems.extend(check("psql", &crate::programs::databases::PSQL, ""));
+    problems.extend(check_union(
+        &["pg_dump", "pg_dumpall", "pg_restore"],
+        &crate::programs::databases::PG_DUMP,
+    ));
+    problems.extend(check_union(
+        &[
+            "dropdb",
+            "createdb",
+            "dropuser",
+            "createuser",
+            "vacuumdb",
+            "reindexdb",
+            "clusterdb",
+            "pg_isready",
+        ],
+        &crate::programs::databases::PG_ADMIN,
+    ));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
