@@ -125,6 +125,13 @@ fn git(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     git.subcommand()
 }
 
+/// Whether `given` names the long option `full`: in full, or as a prefix of it (git's
+/// parse-options accepts any unambiguous prefix; an ambiguous one fails, so reading it as
+/// every option it may name over-approximates).
+fn abbreviates(given: &str, full: &str) -> bool {
+    !given.is_empty() && full.starts_with(given)
+}
+
 struct Git<'g, 'c, 'a> {
     call: &'g mut Call<'c, 'a>,
     repo: State,
@@ -133,13 +140,20 @@ struct Git<'g, 'c, 'a> {
 }
 
 impl Git<'_, '_, '_> {
+    /// Whether any of `flags` is given: exactly, with `=value`, or, for a long one, as an
+    /// abbreviation git accepts (`--har` for `--hard`).
     fn has(&self, flags: &[&str]) -> bool {
         self.args.iter().any(|w| {
             let t = w.text.as_str();
-            flags.contains(&t)
-                || flags
-                    .iter()
-                    .any(|f| f.starts_with("--") && t.starts_with(&format!("{f}=")))
+            flags
+                .iter()
+                .any(|f| match (f.strip_prefix("--"), t.strip_prefix("--")) {
+                    (Some(full), Some(given)) => {
+                        let given = given.split('=').next().unwrap_or(given);
+                        abbreviates(given, full)
+                    }
+                    _ => t == *f,
+                })
         })
     }
 
@@ -538,16 +552,20 @@ impl Git<'_, '_, '_> {
             }
             if let Some(long) = text.strip_prefix("--") {
                 let name = long.split('=').next().unwrap_or(long);
-                match name {
-                    "force" | "force-with-lease" | "force-if-includes" => forced = true,
-                    "delete" | "prune" => delete = true,
-                    "all" | "mirror" | "tags" | "branches" => all = true,
-                    "repo" | "receive-pack" | "exec" | "push-option" | "signed"
-                        if !long.contains('=') =>
-                    {
-                        i += 1
-                    }
-                    _ => {}
+                let is = |fulls: &[&str]| fulls.iter().any(|full| abbreviates(name, full));
+                if is(&["force", "force-with-lease", "force-if-includes"]) {
+                    forced = true;
+                }
+                if is(&["delete", "prune"]) {
+                    delete = true;
+                }
+                if is(&["all", "mirror", "tags", "branches"]) {
+                    all = true;
+                }
+                if is(&["repo", "receive-pack", "exec", "push-option", "signed"])
+                    && !long.contains('=')
+                {
+                    i += 1;
                 }
             } else if let Some(cluster) = text.strip_prefix('-') {
                 if cluster.contains('f') {
@@ -629,6 +647,8 @@ mod tests {
             "git checkout -qf main",
             "git checkout --force main",
             "git reset --hard",
+            "git reset --har",
+            "git reset --qu --ha origin/main",
             "git checkout -- src/main.rs",
             "git restore src/main.rs",
             "git stash drop",
