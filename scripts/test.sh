@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need (PostgreSQL,
-# Chromium and ChromeDriver, the MCP filesystem server, cargo-nextest), starts the throwaway
-# services, then builds once and runs every test binary of the workspace.
+# Chromium and ChromeDriver, the MCP filesystem server, strace and bubblewrap, cargo-nextest),
+# starts the throwaway services, runs a sample of the soundness oracle, then builds once and
+# runs every test binary of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,12 @@ for setup in scripts/postgres.sh scripts/chromium.sh scripts/mcp.sh; do
     eval "$exports"
   fi
 done
+
+# The execution oracle on a deterministic sample: installs strace and bubblewrap (which the
+# sandbox tests of preflight-soundness also need) and fails when inspection missed an effect.
+# `scripts/soundness.sh` alone runs the whole command set.
+echo "== scripts/soundness.sh --sample 300" >&2
+scripts/soundness.sh --sample 300
 
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
