@@ -298,7 +298,7 @@ impl Action {
 
 impl ActionError {
     fn from_path_error<E: fmt::Display>(error: &serde_path_to_error::Error<E>) -> Self {
-        let path = error.path().to_string();
+        let path = field_name(error.path());
         let inner = error.inner().to_string();
         // serde_json appends " at line L column C"; keep it as data, not text.
         let (message, line, column) = split_position(&inner);
@@ -309,6 +309,29 @@ impl ActionError {
             column,
         }
     }
+}
+
+/// The path of the field at fault (`declared.scope.entries[0].operations`, `.` for the whole
+/// document), as `serde_path_to_error` writes it, but with a key written as an empty string
+/// named `""` rather than printed as nothing.
+fn field_name(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut name = String::new();
+    for segment in path {
+        let key = match segment {
+            Segment::Seq { index } => {
+                name.push_str(&format!("[{index}]"));
+                continue;
+            }
+            Segment::Map { key } | Segment::Enum { variant: key } => key.as_str(),
+            Segment::Unknown => "?",
+        };
+        if !name.is_empty() {
+            name.push('.');
+        }
+        name.push_str(if key.is_empty() { "\"\"" } else { key });
+    }
+    if name.is_empty() { ".".into() } else { name }
 }
 
 fn split_position(message: &str) -> (String, Option<usize>, Option<usize>) {

@@ -79,6 +79,15 @@ fn errors_name_the_field() {
     assert!(syntax.line.is_some());
 }
 
+// Found by fuzzing: an unknown key written as an empty string gave an error naming no field.
+#[test]
+fn an_empty_key_is_named() {
+    for text in ["{\"\"", r#"{"tool": "Bash", "": 1}"#] {
+        let error = Action::from_json(text).unwrap_err();
+        assert_eq!(error.field, r#""""#, "{text}: {error}");
+    }
+}
+
 #[test]
 fn corpus_errors_name_line_and_field() {
     let text = "{\"id\":\"a\",\"tool\":\"Bash\",\"input\":{},\"expect\":\"allow\"}\n\n{\"id\":\"b\",\"tool\":\"Bash\",\"expect\":\"maybe\"}\n";
