@@ -511,12 +511,24 @@ mod tests {
         let cases = [
             (nested("(", "true", ")", 100_000), "longer than"),
             (nested("(", "true", ")", 1_000), "brackets nested deeper"),
-            (nested("[", "", "]", 1_000) + " == 1", "brackets nested deeper"),
+            (
+                nested("[", "", "]", 1_000) + " == 1",
+                "brackets nested deeper",
+            ),
             (nested("([", "", "])", 1_000), "brackets nested deeper"),
-            ("true ? true : ".repeat(100) + "true", "conditional operators"),
+            (
+                "true ? true : ".repeat(100) + "true",
+                "conditional operators",
+            ),
             (vec!["1"; 1_000].join(" + ") + " == 1", "nested deeper than"),
-            (format!("input{} == 1", "[0]".repeat(1_000)), "nested deeper than"),
-            (format!("input{} == 1", ".a".repeat(1_000)), "nested deeper than"),
+            (
+                format!("input{} == 1", "[0]".repeat(1_000)),
+                "nested deeper than",
+            ),
+            (
+                format!("input{} == 1", ".a".repeat(1_000)),
+                "nested deeper than",
+            ),
             (vec!["input.a > 1"; 100_000].join(" && "), "longer than"),
         ];
         for (source, error) in cases {
@@ -538,7 +550,10 @@ mod tests {
         let sum = |n: usize| format!("{} == {n}", vec!["1"; n].join(" + "));
         for (source, depth) in [
             (nested(MAX_CONDITION_BRACKETS), MAX_CONDITION_BRACKETS),
-            (conditionals(MAX_CONDITION_CONDITIONALS), MAX_CONDITION_CONDITIONALS),
+            (
+                conditionals(MAX_CONDITION_CONDITIONALS),
+                MAX_CONDITION_CONDITIONALS,
+            ),
             (sum(MAX_CONDITION_DEPTH - 1), MAX_CONDITION_DEPTH - 1),
         ] {
             let c = Condition::compile(&source).unwrap();

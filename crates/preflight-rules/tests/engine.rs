@@ -155,7 +155,10 @@ environments = ["prod"]
     let verdict = policy.evaluate(&declared_prod, &dev);
     assert_eq!(verdict.decision, Decision::Escalate);
     assert!(
-        verdict.reasons.iter().any(|r| r.message.contains("declared environment `prod`")),
+        verdict
+            .reasons
+            .iter()
+            .any(|r| r.message.contains("declared environment `prod`")),
         "{verdict:?}"
     );
 }
@@ -425,6 +428,21 @@ fn errors_name_line_column_and_field() {
     assert_eq!(line, 3);
     assert_eq!(field, "rule[0].tool");
     assert!(message.contains("unknown field"));
+}
+
+// Found by fuzzing: an unknown key written as an empty string gave an error naming no field
+// (JSON), or the whole document (TOML).
+#[test]
+fn an_empty_key_is_named() {
+    for text in [
+        r#"{"""#,
+        "{\"rule\": [], \"\": 1}",
+        "\"\" = 1\n",
+        "[[rule]]\n\"\" = 1\n",
+    ] {
+        let (_, _, field, message) = invalid(Policy::from_str(text, "bad.toml"));
+        assert!(field.ends_with(r#""""#), "{text}: {field}: {message}");
+    }
 }
 
 #[test]
