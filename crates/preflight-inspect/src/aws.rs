@@ -202,7 +202,7 @@ fn pascal_case(text: &str) -> String {
 }
 
 /// Global options of the CLI that take a value.
-const GLOBAL_WITH_VALUE: &[&str] = &[
+pub(crate) const GLOBAL_WITH_VALUE: &[&str] = &[
     "--profile",
     "--region",
     "--output",

@@ -102,6 +102,35 @@ fn explain_runs_nothing_but_explain_analyze_does() {
         &analyze,
         "delete sql://db.prod.internal/app/users +unbounded",
     );
+    for sql in [
+        "EXPLAIN (ANALYZE) DELETE FROM users",
+        "EXPLAIN (ANALYZE true, VERBOSE) DELETE FROM users",
+    ] {
+        assert_effect(
+            &inspect_sql(PROD_DB, sql, &envs),
+            "delete sql://db.prod.internal/app/users +unbounded",
+        );
+    }
+    let off = inspect_sql(PROD_DB, "EXPLAIN (ANALYZE false) DELETE FROM users", &envs);
+    assert!(off.effects.iter().all(|e| e.operation == Operation::Read));
+}
+
+#[test]
+fn queries_that_act() {
+    let envs = envelope_environments();
+    let kill = inspect_sql(
+        PROD_DB,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity",
+        &envs,
+    );
+    assert_effect(
+        &kill,
+        "execute sql://db.prod.internal/app/* +opaque @function=pg_terminate_backend",
+    );
+    let into = inspect_sql(PROD_DB, "SELECT * INTO backup FROM users", &envs);
+    assert_effect(&into, "create sql://db.prod.internal/app/backup #ddl");
+    let pure = inspect_sql(PROD_DB, "SELECT count(*), lower(name) FROM users", &envs);
+    assert!(!pure.effects.iter().any(|e| e.opaque), "{:?}", pure.effects);
 }
 
 #[test]

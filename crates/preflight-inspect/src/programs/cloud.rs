@@ -56,18 +56,6 @@ fn texts(args: &[Word]) -> Result<Vec<String>, Unaccounted> {
     Ok(args.iter().map(|w| w.text.clone()).collect())
 }
 
-const AWS_GLOBAL_VALUE: &[&str] = &[
-    "--profile",
-    "--region",
-    "--output",
-    "--endpoint-url",
-    "--query",
-    "--cli-read-timeout",
-    "--cli-connect-timeout",
-    "--ca-bundle",
-    "--color",
-    "--cli-binary-format",
-];
 const AWS_GLOBAL_FLAG: &[&str] = &[
     "--debug",
     "--no-verify-ssl",
@@ -89,7 +77,7 @@ fn aws_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             break;
         }
         let name = arg.split('=').next().unwrap_or(arg);
-        if AWS_GLOBAL_VALUE.contains(&name) {
+        if aws::GLOBAL_WITH_VALUE.contains(&name) {
             i += if arg.contains('=') { 1 } else { 2 };
         } else if AWS_GLOBAL_FLAG.contains(&name) {
             i += 1;

@@ -9,7 +9,7 @@
 
 use preflight_core::{Effect, Operation};
 
-use super::spec::{Spec, Style, flag, optional, value};
+use super::spec::{Spec, Style, flag, value};
 use super::{Call, Program, Unaccounted, Word};
 use crate::effects::{attr, tag};
 use crate::shell::Stdin;
