@@ -181,10 +181,7 @@ fn spellings_strategy() -> impl Strategy<Value = (String, Vec<String>)> {
             format!("\\{program}{rest}"),
             format!("/usr/bin/{program}{rest}"),
             format!("P={path}; {}", plain.replace(path.as_str(), "$P")),
-            format!(
-                "{}",
-                plain.replace(path.as_str(), &format!("{{{path},{path}}}"))
-            ),
+            plain.replace(path.as_str(), &format!("{{{path},{path}}}")),
             format!("env -- {plain}"),
             format!("nice -n 3 {plain}"),
             format!("sh -c \"{plain}\""),
