@@ -47,6 +47,8 @@ pub(crate) struct Outcome {
     pub(crate) blast_radius: bool,
     /// The declared environment differs from one inspection derived.
     pub(crate) environment_mismatch: Option<String>,
+    /// A derived change the declared scope does not cover.
+    pub(crate) outside_scope: Option<String>,
     pub(crate) low_confidence: bool,
     pub(crate) unknown_agent: bool,
 }
@@ -245,6 +247,26 @@ impl Policy {
         if let Some(said) = &action.declared.blast_radius {
             out.blast_radius = inspection.blast_radius.exceeds(said);
         }
+        if let Some(scope) = &action.declared.scope {
+            // Every change inspection derived must be inside what the agent said it touches
+            // (running a program is not itself a change; an opaque effect always is).
+            out.outside_scope = effects
+                .iter()
+                .filter(|e| {
+                    e.opaque
+                        || (e.operation.is_mutating()
+                            && !(e.operation == Operation::Execute
+                                && (e.resource.starts_with("cmd://")
+                                    || e.resource.starts_with("project://"))))
+                })
+                .find(|e| !scope.covers(e))
+                .map(|e| {
+                    format!(
+                        "the action touches {} {}, outside the scope it declared",
+                        e.operation, e.resource
+                    )
+                });
+        }
         if let (Some(threshold), Some(confidence)) = (subject.threshold, action.confidence) {
             out.low_confidence = confidence < threshold
                 && effects
@@ -263,7 +285,11 @@ impl Policy {
         if !out.defaulted.is_empty() {
             decision = decision.max(self.file.default.decision());
         }
-        if out.blast_radius || out.low_confidence || out.environment_mismatch.is_some() {
+        if out.blast_radius
+            || out.low_confidence
+            || out.environment_mismatch.is_some()
+            || out.outside_scope.is_some()
+        {
             decision = decision.max(Decision::Escalate);
         }
         out.decision = Some(decision);
@@ -396,6 +422,14 @@ impl Policy {
                 None,
                 Decision::Escalate,
                 "the declared blast radius is smaller than the one inspection derived".into(),
+            ));
+        }
+        if let Some(outside) = &outcome.outside_scope {
+            reasons.push(reason(
+                ReasonKind::Declaration,
+                None,
+                Decision::Escalate,
+                outside.clone(),
             ));
         }
         if let Some(mismatch) = &outcome.environment_mismatch {

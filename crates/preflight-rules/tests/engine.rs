@@ -164,6 +164,40 @@ environments = ["prod"]
 }
 
 #[test]
+fn a_change_outside_the_declared_scope_escalates() {
+    let policy = policy(
+        r#"
+[[rule]]
+id = "anything"
+effect = "allow"
+"#,
+    );
+    let claimed = action(json!({
+        "tool": "Bash",
+        "declared": {"scope": {"entries": [{"operations": ["delete"], "resources": ["file:///workspace/app/build/**"]}]}}
+    }));
+    let inside = inspection(vec![effect(
+        Operation::Delete,
+        "file:///workspace/app/build/x",
+        None,
+    )]);
+    assert_eq!(policy.decide(&claimed, &inside), Decision::Allow);
+    let outside = inspection(vec![
+        effect(Operation::Delete, "file:///workspace/app/build/x", None),
+        effect(Operation::Delete, "file:///workspace/app/src", None),
+    ]);
+    let verdict = policy.evaluate(&claimed, &outside);
+    assert_eq!(verdict.decision, Decision::Escalate);
+    assert!(
+        verdict
+            .reasons
+            .iter()
+            .any(|r| r.message.contains("outside the scope it declared")),
+        "{verdict:?}"
+    );
+}
+
+#[test]
 fn a_declared_environment_never_stands_in_for_a_derived_one() {
     // The Kiro case: an `aws.api` DeleteStack with no profile, declared as dev.
     let policy = policy(
