@@ -543,6 +543,13 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn found_by_fuzzing() {
+        // A descriptor number too large for the parser.
+        let e = effects_of("env -u:ATH git reset 8888888888888888888888<88 -x");
+        assert!(is_opaque(&e, "cmd://sh"), "{e:?}");
+    }
+
+    #[test]
     fn programs_by_path() {
         let e = effects_of("/tmp/cat /home/alice/.aws/credentials");
         assert!(is_opaque(&e, "cmd:///tmp/cat"), "{e:?}");

@@ -212,6 +212,11 @@ impl Walker<'_> {
             self.opaque_line(text, "brackets nested too deeply to parse");
             return;
         }
+        if has_huge_fd_number(text) {
+            // `99999999999<file`: the parser cannot hold the descriptor number.
+            self.opaque_line(text, "a redirection's descriptor number is out of range");
+            return;
+        }
         let options = ParserOptions::default();
         let source = SourceInfo::default();
         let parsed = catch_unwind(AssertUnwindSafe(|| {
@@ -634,6 +639,19 @@ impl Walker<'_> {
         self.script(script, &mut inner, run.depth + 1);
         self.nesting.pop();
     }
+}
+
+/// Whether ten or more digits stand right before a `<` or `>`.
+fn has_huge_fd_number(text: &str) -> bool {
+    let mut digits = 0usize;
+    for byte in text.bytes() {
+        match byte {
+            b'0'..=b'9' => digits += 1,
+            b'<' | b'>' if digits >= 10 => return true,
+            _ => digits = 0,
+        }
+    }
+    false
 }
 
 /// The deepest nesting of brackets and quotes-free parentheses in `text`, counted cheaply.
