@@ -29,7 +29,7 @@ const MAX_COMMANDS: usize = 512;
 /// How many effects one line may yield before the rest is one opaque, unbounded effect.
 pub(crate) const MAX_EFFECTS: usize = 1024;
 /// How deeply brackets may nest in the text before the parser is not even tried.
-const MAX_BRACKETS: usize = 128;
+const MAX_BRACKETS: usize = 24;
 
 /// Where a shell command line runs: what relative paths, `~`, `$HOME` and variables mean.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
