@@ -314,7 +314,7 @@ impl ActionError {
 /// The path of the field at fault (`declared.scope.entries[0].operations`, `.` for the whole
 /// document), as `serde_path_to_error` writes it, but with a key written as an empty string
 /// named `""` rather than printed as nothing.
-fn field_name(path: &serde_path_to_error::Path) -> String {
+pub fn field_name(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut name = String::new();
     for segment in path {

@@ -14,6 +14,7 @@ mod time;
 mod verdict;
 mod verifier;
 
+pub use action::field_name;
 pub use action::{
     Action, ActionDigest, ActionError, Agent, BlastRadius, Context, Declared, ToolAnnotations,
 };

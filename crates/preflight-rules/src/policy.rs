@@ -445,7 +445,7 @@ pub fn parse(text: &str, origin: &str) -> Result<PolicyFile, RulesError> {
     if text.trim_start().starts_with('{') {
         let mut deserializer = serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            let field = field_name(e.path());
+            let field = preflight_core::field_name(e.path());
             let inner = e.into_inner();
             RulesError::Invalid {
                 origin: origin.to_string(),
@@ -459,7 +459,7 @@ pub fn parse(text: &str, origin: &str) -> Result<PolicyFile, RulesError> {
         let deserializer =
             toml::de::Deserializer::parse(text).map_err(|e| toml_error(text, origin, ".", &e))?;
         serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let field = field_name(e.path());
+            let field = preflight_core::field_name(e.path());
             toml_error(text, origin, &field, e.inner())
         })
     }
@@ -476,29 +476,6 @@ fn toml_error(text: &str, origin: &str, field: &str, error: &toml::de::Error) ->
         field: field.to_string(),
         message: error.message().trim().to_string(),
     }
-}
-
-/// The path of the field at fault (`rule[2].resources[0]`, `.` for the whole text), as
-/// `serde_path_to_error` writes it, but with a key written as an empty string named `""`
-/// rather than printed as nothing.
-fn field_name(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut name = String::new();
-    for segment in path {
-        let key = match segment {
-            Segment::Seq { index } => {
-                name.push_str(&format!("[{index}]"));
-                continue;
-            }
-            Segment::Map { key } | Segment::Enum { variant: key } => key.as_str(),
-            Segment::Unknown => "?",
-        };
-        if !name.is_empty() {
-            name.push('.');
-        }
-        name.push_str(if key.is_empty() { "\"\"" } else { key });
-    }
-    if name.is_empty() { ".".into() } else { name }
 }
 
 fn strip_position(message: &str) -> String {
