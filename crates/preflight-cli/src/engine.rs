@@ -27,9 +27,9 @@ impl Inspector for PolicyInspector {
     }
 }
 
-/// Loads the policy file.
+/// Loads the policy: a file, or `builtin:NAME` for a pack shipped with preflight.
 pub fn load_policy(path: &std::path::Path) -> Result<Arc<Policy>, CliError> {
-    Policy::from_file(path)
+    Policy::load(&path.to_string_lossy())
         .map(Arc::new)
         .map_err(|e| CliError::Policy(e.to_string()))
 }
@@ -263,14 +263,31 @@ fn llm_verifier(settings: &Settings) -> Result<preflight_llm::LlmVerifier, CliEr
     let mut builder = preflight_llm::LlmVerifierBuilder::new()
         .deadline(Duration::from_millis(settings.timeout_ms));
     if let Some(path) = &settings.policy {
-        let envelope = std::fs::read_to_string(path)
-            .map_err(|e| CliError::io(format!("reading {}", path.display()), e))?;
-        builder = builder.envelope(envelope);
+        builder = builder.envelope(policy_text(path)?);
     }
     builder
         .from_env()
         .and_then(preflight_llm::LlmVerifierBuilder::build)
         .map_err(|e| CliError::Verifier(e.to_string()))
+}
+
+/// The text of the policy named `path`: a file, or a built-in pack.
+pub fn policy_text(path: &std::path::Path) -> Result<String, CliError> {
+    let name = path.to_string_lossy();
+    if let Some(pack) = name.strip_prefix(preflight_rules::packs::PREFIX) {
+        return preflight_rules::packs::builtin(pack)
+            .map(|(_, text)| text.to_string())
+            .ok_or_else(|| {
+                CliError::Policy(format!(
+                    "{name}: no such built-in policy; the built-in policies are {}",
+                    preflight_rules::packs::names()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            });
+    }
+    std::fs::read_to_string(path)
+        .map_err(|e| CliError::io(format!("reading {}", path.display()), e))
 }
 
 /// Reads an action from a file, or standard input for `-`; errors name the field at fault.

@@ -3,10 +3,11 @@
 mod config;
 mod engine;
 mod error;
+mod eval;
 mod hook;
 mod serve;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,9 +15,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use preflight_core::Decision;
-use preflight_core::corpus::load_cases;
 
-use crate::config::{Overrides, Settings, Verifiers};
+use crate::config::{Overrides, Settings};
 use crate::engine::{Engine, to_json};
 use crate::error::{CliError, EXIT_DENY, EXIT_ERROR, EXIT_ESCALATE, EXIT_OK};
 
@@ -87,11 +87,12 @@ enum Command {
         #[arg(long, env = "PREFLIGHT_TOKEN", hide_env_values = true)]
         token: String,
     },
-    /// Run a labelled corpus and report per-case results.
+    /// Run labelled corpora and report per-case results, then block and allow rates per
+    /// corpus and in total.
     Eval {
-        /// The corpus (JSON Lines).
-        #[arg(long)]
-        corpus: PathBuf,
+        /// A corpus (JSON Lines); repeat for several, each scored on its own and in total.
+        #[arg(long, required = true)]
+        corpus: Vec<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -131,6 +132,12 @@ enum PolicyCommand {
     },
     /// Print the JSON Schema of policy files.
     Schema,
+    /// Print a policy as written: `builtin:NAME` for a built-in pack, or a file; with no
+    /// name, list the built-in packs.
+    Show {
+        /// `builtin:NAME` or a path; the `--policy` in effect when left out.
+        name: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,7 +228,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
             command,
         } => mcp(&settings, server_name, command).await,
         Command::Serve { listen, token } => serve(&settings, listen, token).await,
-        Command::Eval { corpus, json } => eval(&settings, &corpus, json).await,
+        Command::Eval { corpus, json } => eval::run(&settings, &corpus, json).await,
         Command::Policy { command } => policy(&settings, command),
         Command::Audit { command } => audit(&settings, command).await,
     }
@@ -235,7 +242,7 @@ fn exit_code(decision: Decision) -> u8 {
     }
 }
 
-fn print(text: &str) -> Result<(), CliError> {
+pub(crate) fn print(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}").map_err(|e| CliError::io("writing standard output", e))
 }
@@ -335,67 +342,12 @@ async fn serve(settings: &Settings, listen: Option<String>, token: String) -> Re
     Ok(EXIT_OK)
 }
 
-async fn eval(settings: &Settings, corpus: &std::path::Path, json: bool) -> Result<u8, CliError> {
-    let cases = load_cases(corpus).map_err(|e| CliError::Input(e.to_string()))?;
-    let engine = Engine::build(settings, false).await?;
-    let progress = if std::io::stderr().is_terminal() && !json {
-        let bar = indicatif::ProgressBar::new(cases.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(bar)
-    } else {
-        None
-    };
-    let mut report = preflight_rules::CorpusReport::default();
-    for case in &cases {
-        if let Some(bar) = &progress {
-            bar.set_message(case.id.clone());
-        }
-        let one =
-            preflight_rules::evaluate_corpus(engine.verifier.as_ref(), std::slice::from_ref(case))
-                .await;
-        report.passed += one.passed;
-        report.failed += one.failed;
-        report.cases.extend(one.cases);
-        if let Some(bar) = &progress {
-            bar.inc(1);
-        }
-    }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    if json {
-        print(&to_json(&report, true)?)?;
-    } else {
-        let verifier = match settings.verifiers {
-            Verifiers::Rules => "rules",
-            Verifiers::Llm => "llm",
-            Verifiers::Both => "rules+llm",
-        };
-        let lines = report.cases.iter().map(|case| {
-            format!(
-                "{} {} (line {}) [{verifier}]: expected {}, got {} — {}",
-                mark(case.passed),
-                case.id,
-                case.line,
-                case.expect,
-                case.decision,
-                case.summary
-            )
-        });
-        print_results(lines, report.passed, report.failed)?;
-    }
-    Ok(exit_for_failures(report.failed))
-}
-
-fn mark(passed: bool) -> &'static str {
+pub(crate) fn mark(passed: bool) -> &'static str {
     if passed { "ok  " } else { "FAIL" }
 }
 
 /// Prints one line per result, then the `N passed, N failed` line that ends every report.
-fn print_results(
+pub(crate) fn print_results(
     lines: impl Iterator<Item = String>,
     passed: usize,
     failed: usize,
@@ -405,12 +357,24 @@ fn print_results(
     print(&lines.join("\n"))
 }
 
-fn exit_for_failures(failed: usize) -> u8 {
+pub(crate) fn exit_for_failures(failed: usize) -> u8 {
     if failed == 0 { EXIT_OK } else { EXIT_DENY }
 }
 
 fn policy(settings: &Settings, command: PolicyCommand) -> Result<u8, CliError> {
     match command {
+        PolicyCommand::Show { name } => {
+            match name.as_deref().or(settings.policy.as_deref()) {
+                Some(name) => print(engine::policy_text(name)?.trim_end())?,
+                None => {
+                    let names: Vec<String> = preflight_rules::packs::names()
+                        .map(|n| format!("{}{n}", preflight_rules::packs::PREFIX))
+                        .collect();
+                    print(&names.join("\n"))?;
+                }
+            }
+            Ok(EXIT_OK)
+        }
         PolicyCommand::Schema => {
             print(&to_json(&preflight_rules::policy_schema(), true)?)?;
             Ok(EXIT_OK)
@@ -418,7 +382,7 @@ fn policy(settings: &Settings, command: PolicyCommand) -> Result<u8, CliError> {
         PolicyCommand::Lint => {
             let path = settings.require_policy()?;
             let findings =
-                preflight_rules::lint_file(path).map_err(|e| CliError::Policy(e.to_string()))?;
+                preflight_rules::lint_str(&engine::policy_text(path)?, &path.to_string_lossy());
             let errors = findings
                 .iter()
                 .filter(|f| f.severity == preflight_rules::Severity::Error)

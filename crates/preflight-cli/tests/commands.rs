@@ -123,11 +123,58 @@ fn eval_prints_each_case_and_ends_with_the_totals() {
     let out = run(&["eval", "--policy", POLICY, "--corpus", &path], "", &[]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 4);
+    assert_eq!(lines.len(), 5);
     assert!(lines[0].starts_with("ok   read"), "{}", lines[0]);
+    assert_eq!(
+        lines[3],
+        format!(
+            "{path}: block cases blocked 2/2 (100.0 %), allow cases blocked 0/1 (0.0 %), \
+             exact deny/escalate 1/1"
+        )
+    );
     assert_eq!(*lines.last().unwrap(), "3 passed, 0 failed");
     // Not a terminal: no progress bar on stderr.
     assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
+fn eval_scores_each_corpus_and_the_total_and_leaves_disputed_cases_out() {
+    let (_one, first) = corpus(&[("read", "allow", READ), ("etc", "block", WRITE_ETC)]);
+    let (_two, second) = corpus(&[("rm", "block", RM_TARGET), ("etc2", "allow", WRITE_ETC)]);
+    // A disputed case is read but not scored, whatever it expects.
+    let mut text = std::fs::read_to_string(&second).unwrap();
+    let mut disputed: Value = serde_json::from_str(WRITE_ETC).unwrap();
+    disputed["id"] = Value::from("argued");
+    disputed["expect"] = Value::from("allow");
+    disputed["peer_disagreement"] = Value::from("one peer allows it, one blocks it");
+    text.push('\n');
+    text.push_str(&disputed.to_string());
+    std::fs::write(&second, text).unwrap();
+    let out = run(
+        &[
+            "eval", "--policy", POLICY, "--corpus", &first, "--corpus", &second,
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("argued"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "{second}: block cases blocked 1/1 (100.0 %), allow cases blocked 1/1 (100.0 %), \
+             1 disputed left out"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "total: block cases blocked 2/2 (100.0 %), allow cases blocked 1/2 (50.0 %), \
+             1 disputed left out"
+        ),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

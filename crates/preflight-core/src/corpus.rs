@@ -66,6 +66,11 @@ pub struct Case {
     pub action: Action,
     /// The line of the file it was read from (1-based).
     pub line: usize,
+    /// The sources disagree on the expected verdict (`peer_disagreement`): left out of
+    /// scores.
+    pub disputed: bool,
+    /// A note on the case (`envelope_note`), for people.
+    pub note: Option<String>,
 }
 
 /// Why a corpus could not be read. Names the file, line and field.
@@ -131,6 +136,19 @@ pub fn parse_case(text: &str, origin: &str, line: usize) -> Result<Case, CorpusE
     let source = take_string("source", false)?;
     let why = take_string("why", false)?;
     let expect_text = take_string("expect", true)?.unwrap_or_default();
+    let note = take_string("envelope_note", false)?;
+    let disputed = match object.remove("peer_disagreement") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(flag)) => flag,
+        // A reason, or the sources that disagree, written instead of `true`.
+        Some(Value::String(_) | Value::Array(_)) => true,
+        Some(other) => {
+            return Err(error(
+                "peer_disagreement",
+                format!("expected true, false or a reason, found {other}"),
+            ));
+        }
+    };
     let expect: Expect =
         serde_json::from_value(Value::String(expect_text.clone())).map_err(|_| {
             error(
@@ -147,5 +165,7 @@ pub fn parse_case(text: &str, origin: &str, line: usize) -> Result<Case, CorpusE
         why,
         action,
         line,
+        disputed,
+        note,
     })
 }

@@ -111,6 +111,11 @@ const SECRET_LITERALS: &[&str] = &[
     ".gnupg",
     "gcloud",
     ".azure",
+    "credentials",
+    ".tfstate",
+    ".npmrc",
+    ".pypirc",
+    "environ",
 ];
 
 const SECRET_PATTERNS: &[&str] = &[
@@ -138,6 +143,14 @@ const SECRET_PATTERNS: &[&str] = &[
     "**/.gnupg/**",
     "**/.config/gcloud/**",
     "**/.azure/**",
+    "**/credentials",
+    "**/*_credentials",
+    "**/*credentials*.{json,yml,yaml,toml,ini,csv,xml,txt,bak,conf,cfg,env,old,orig}",
+    "**/*.tfstate",
+    "**/*.tfstate.backup",
+    "**/.npmrc",
+    "**/.pypirc",
+    "/proc/*/environ",
 ];
 
 fn secret_set() -> Option<&'static GlobSet> {
@@ -158,12 +171,14 @@ fn secret_set() -> Option<&'static GlobSet> {
 
 /// Whether a normalised absolute path matches a secret pattern: `~/.aws/**`, `~/.ssh/**`
 /// (of any home), `.env`, `.env.*`, `/etc/shadow`, private keys (`*.pem`, `*.key`,
-/// `id_rsa*`, …), `.netrc`, `.pgpass`, cloud and cluster credentials. When the patterns
+/// `id_rsa*`, …), `.netrc`, `.pgpass`, `.npmrc`, `.pypirc`, credentials files
+/// (`credentials.json`, `aws_credentials.bak`; not source code such as `credentials.rs`),
+/// Terraform state, cloud and cluster credentials. When the patterns
 /// cannot be compiled, every path counts as secret (fail closed).
 pub fn is_secret_path(path: &str) -> bool {
     let bytes = path.as_bytes();
     let literal_at = |i: usize| {
-        matches!(bytes[i], b'.' | b's' | b'i' | b'g')
+        matches!(bytes[i], b'.' | b's' | b'i' | b'g' | b'c' | b'e')
             && SECRET_LITERALS
                 .iter()
                 .any(|literal| bytes[i..].starts_with(literal.as_bytes()))
@@ -212,6 +227,29 @@ pub fn is_sweeping(path: &str, home: Option<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::is_secret_path;
+
+    #[test]
+    fn credential_files_are_secret_and_code_is_not() {
+        for path in [
+            "/w/app/credentials.json",
+            "/w/app/aws_credentials.bak",
+            "/home/a/.aws/credentials",
+            "/w/app/terraform.tfstate",
+            "/home/a/.npmrc",
+            "/proc/self/environ",
+        ] {
+            assert!(is_secret_path(path), "{path}");
+        }
+        for path in [
+            "/w/app/src/credentials.rs",
+            "/w/app/credentials_test.go",
+            "/w/app/README.md",
+        ] {
+            assert!(!is_secret_path(path), "{path}");
+        }
+    }
+
     #[test]
     fn every_secret_pattern_holds_a_literal_of_the_prefilter() {
         for pattern in super::SECRET_PATTERNS {
@@ -222,7 +260,10 @@ mod tests {
         }
         for literal in super::SECRET_LITERALS {
             assert!(
-                matches!(literal.as_bytes()[0], b'.' | b's' | b'i' | b'g'),
+                matches!(
+                    literal.as_bytes()[0],
+                    b'.' | b's' | b'i' | b'g' | b'c' | b'e'
+                ),
                 "{literal}"
             );
         }

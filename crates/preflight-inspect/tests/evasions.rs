@@ -374,10 +374,38 @@ fn harmless_lines_stay_harmless() {
 }
 
 #[test]
+fn a_line_that_never_closes_its_quote_runs_nothing() {
+    let envs = envelope_environments();
+    let context = ShellContext::new(Some("/workspace/app"), Some("/home/alice"));
+    for command in [
+        "rm -rf 'unterminated",
+        "echo ok; rm -rf / \"x",
+        "git restore --help 'unterminated",
+        "rm -rf $'/home/\\'",
+    ] {
+        let inspection = inspect_shell(command, &context, &envs);
+        assert!(
+            !inspection.is_opaque()
+                && inspection.effects.iter().all(|e| e.resource == "cmd://sh"
+                    && e.attributes.get("syntax_error").map(String::as_str) == Some("true")),
+            "`{command}` derived {:?}",
+            inspection.effects
+        );
+    }
+}
+
+#[test]
 fn unparseable_lines_are_opaque_with_a_note() {
     let envs = envelope_environments();
     let context = ShellContext::new(Some("/workspace/app"), Some("/home/alice"));
-    for command in ["rm -rf 'unterminated", "if then fi (", "echo $((", "cat <<"] {
+    for command in [
+        "if then fi (",
+        "echo $((",
+        "cat <<",
+        "ls\nrm -rf 'unterminated",
+        "rm -rf $(echo 'x",
+        "if then fi ( # it's",
+    ] {
         let inspection = inspect_shell(command, &context, &envs);
         assert!(
             inspection.is_opaque(),

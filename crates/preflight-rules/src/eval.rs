@@ -10,6 +10,7 @@ use smallvec::SmallVec;
 
 use crate::file::RuleEffect;
 use crate::pattern::any_match;
+use crate::places::Places;
 use crate::policy::{AgentIndex, Policy, Rule, UNKNOWN_ENV_BIT, op_bit};
 
 /// The rule id named when the unknown-environment check decides.
@@ -32,6 +33,8 @@ pub(crate) struct Subject<'a> {
     pub(crate) agent: &'a str,
     pub(crate) index: &'a AgentIndex,
     pub(crate) threshold: Option<f64>,
+    /// The action's `{project}` and `{home}`, when the policy's patterns name them.
+    pub(crate) places: Places,
 }
 
 /// What deciding found, without allocating on the common path.
@@ -69,6 +72,7 @@ pub(crate) fn check(
     rule: &Rule,
     subject: &Subject<'_>,
     effect: &Effect,
+    alternates: &[String],
     environment: Option<&str>,
     environment_bit: u64,
 ) -> Check {
@@ -86,13 +90,17 @@ pub(crate) fn check(
     if !any_match(&rule.agents, subject.agent) {
         return Check::Failed("agents");
     }
-    if !any_match(&rule.resources, &effect.resource) {
+    if !any_match(&rule.resources, &effect.resource)
+        && !alternates
+            .iter()
+            .any(|form| any_match(&rule.resources, form))
+    {
         return Check::Failed("resources");
     }
     if rule
         .except_resources
         .iter()
-        .any(|p| p.is_match(&effect.resource))
+        .any(|p| p.is_match(&effect.resource) || alternates.iter().any(|form| p.is_match(form)))
     {
         return Check::Failed("except_resources");
     }
@@ -146,12 +154,20 @@ pub(crate) fn effects_of<'a>(action: &Action, inspection: &'a Inspection) -> Cow
 impl Policy {
     pub(crate) fn subject<'a>(&'a self, action: &'a Action) -> Option<Subject<'a>> {
         let named = action.agent.id.as_deref();
+        let places = |home: Option<&str>| {
+            if self.uses_places {
+                Places::of(action, home)
+            } else {
+                Places::default()
+            }
+        };
         if self.agents.is_empty() {
             return Some(Subject {
                 action,
                 agent: named.unwrap_or(""),
                 index: &self.everyone,
                 threshold: None,
+                places: places(None),
             });
         }
         let id = named.or(self.file.default_agent.as_deref())?;
@@ -161,6 +177,7 @@ impl Policy {
             agent: &agent.id,
             index: &agent.index,
             threshold: agent.confidence_threshold,
+            places: places(agent.home.as_deref()),
         })
     }
 
@@ -186,12 +203,13 @@ impl Policy {
                 }
             }
             let bit = environment_bit(self, environment);
+            let alternates = subject.places.alternates(&effect.resource);
             let mut matched = false;
             let mut visit = |r: u32| {
                 let Some(rule) = self.rules.get(r as usize) else {
                     return;
                 };
-                let hit = match check(rule, &subject, effect, environment, bit) {
+                let hit = match check(rule, &subject, effect, &alternates, environment, bit) {
                     Check::Matched => true,
                     Check::Failed(_) => false,
                     Check::ConditionError(error) => {
@@ -229,6 +247,11 @@ impl Policy {
                     &effect.resource,
                     &mut visit,
                 );
+                for form in &alternates {
+                    subject
+                        .index
+                        .candidates(&action.tool, effect.operation, form, &mut visit);
+                }
             }
             if self.file.unknown_environment != RuleEffect::Allow
                 && effect.operation == Operation::Delete
@@ -601,7 +624,8 @@ pub fn explain_inspected(policy: &Policy, action: &Action, inspection: &Inspecti
                 let environment = effect.environment.as_deref();
                 let bit = environment_bit(policy, environment);
                 let target = format!("{} {}", effect.operation, effect.resource);
-                let check = match check(rule, subject, effect, environment, bit) {
+                let alternates = subject.places.alternates(&effect.resource);
+                let check = match check(rule, subject, effect, &alternates, environment, bit) {
                     Check::Matched => EffectCheck {
                         effect: e,
                         target,

@@ -14,6 +14,11 @@ pub struct PolicyFile {
     /// The format version; `1`.
     #[serde(default = "version_one")]
     pub version: u32,
+    /// Policies this one builds on: `builtin:NAME` (a pack shipped with preflight) or a path
+    /// relative to this file. Their rules apply as well as this file's; a rule here with the
+    /// id of one of theirs replaces it. Whatever the order, the strictest decision wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extends: Vec<String>,
     /// What happens to an effect no rule matches. Deny unless said otherwise.
     #[serde(default)]
     pub default: RuleEffect,

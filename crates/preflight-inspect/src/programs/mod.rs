@@ -37,6 +37,7 @@ mod packages;
 mod sed;
 pub(crate) mod spec;
 mod system;
+mod vault;
 mod wrappers;
 
 /// A model: accounts for the arguments of one invocation and pushes their effects.
@@ -65,6 +66,7 @@ const FAMILIES: &[&[Program]] = &[
     cloud::PROGRAMS,
     databases::PROGRAMS,
     system::PROGRAMS,
+    vault::PROGRAMS,
 ];
 
 fn registry() -> &'static HashMap<&'static str, &'static Program> {
@@ -181,6 +183,18 @@ impl Call<'_, '_> {
             .notes
             .push(format!("{why}: {}", clip(&self.run.evidence)));
         self.push(effect);
+    }
+
+    /// How many effects the line has so far.
+    pub(crate) fn effects_len(&self) -> usize {
+        self.walker.effects.len()
+    }
+
+    /// Tags every effect pushed since there were `since` effects.
+    pub(crate) fn tag_since(&mut self, since: usize, name: &str) {
+        for effect in self.walker.effects.iter_mut().skip(since) {
+            tag(effect, name);
+        }
     }
 
     /// Marks the program's own execution opaque (it runs code the inspector cannot read).

@@ -86,7 +86,7 @@ fn service(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     if READS.contains(&verb.as_str()) {
         return Ok(());
     }
-    if [
+    let stops = [
         "stop",
         "restart",
         "disable",
@@ -101,8 +101,8 @@ fn service(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
         "emergency",
         "rescue",
     ]
-    .contains(&verb.as_str())
-    {
+    .contains(&verb.as_str());
+    if stops {
         attr(&mut call.exec, "downtime", "true");
     }
     let mut effect = Effect::new(
@@ -116,6 +116,9 @@ fn service(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     );
     attr(&mut effect, "command", call.name.to_string());
     attr(&mut effect, "subcommand", verb);
+    if stops {
+        attr(&mut effect, "downtime", "true");
+    }
     call.push(effect);
     Ok(())
 }

@@ -112,6 +112,9 @@ pub(crate) struct Stdin {
     pub text: Option<String>,
     /// Something is piped in at all.
     pub piped: bool,
+    /// An earlier stage of the pipeline printed the environment (`env`, `printenv`, `set`,
+    /// `export`): whatever reads this may be reading its secrets.
+    pub environment: bool,
 }
 
 /// What one simple command runs with.
@@ -228,6 +231,18 @@ impl Walker<'_> {
                     self.compound_list(list, state, depth);
                 }
             }
+            Ok(Err(_)) if !text.contains('\n') && ends_inside_quote(text) => {
+                // The shell reads the whole line before running any of it, reaches the end
+                // inside a quote, reports a syntax error and runs nothing.
+                let mut effect = Effect::new(Operation::Execute, "cmd://sh");
+                attr(&mut effect, "command", "sh");
+                attr(&mut effect, "syntax_error", "true");
+                self.notes.push(format!(
+                    "a quote is never closed, so nothing runs: {}",
+                    clip(text)
+                ));
+                self.push(effect, text);
+            }
             Ok(Err(error)) => self.opaque_line(text, &format!("shell parse error ({error})")),
             Err(_) => self.opaque_line(text, "shell parser failed"),
         }
@@ -257,10 +272,13 @@ impl Walker<'_> {
     fn pipeline(&mut self, pipeline: &ast::Pipeline, state: &mut State, depth: usize) {
         let mut stdin = Stdin::default();
         let many = pipeline.seq.len() > 1;
+        let mut environment = false;
         for command in &pipeline.seq {
             if self.capped {
                 return;
             }
+            // Once a stage prints the environment, every later stage may pass it on.
+            environment |= many && prints_environment(command);
             // Every part of a multi-command pipeline runs in a subshell: `cd` there does not
             // change the line's directory.
             let out = if many {
@@ -269,7 +287,11 @@ impl Walker<'_> {
             } else {
                 self.command(command, state, depth, &stdin)
             };
-            stdin = Stdin { piped: true, ..out };
+            stdin = Stdin {
+                piped: true,
+                environment,
+                ..out
+            };
         }
     }
 
@@ -613,11 +635,13 @@ impl Walker<'_> {
                 text: None,
                 piped: true,
                 downloaded: false,
+                environment: false,
             },
             Some(text) => Stdin {
                 text: Some(text),
                 piped: true,
                 downloaded: stdin.downloaded,
+                environment: stdin.environment,
             },
             None => stdin.clone(),
         };
@@ -669,4 +693,80 @@ fn bracket_depth(text: &str) -> usize {
         }
     }
     deepest
+}
+
+/// Whether a pipeline stage prints the environment: `env`, `printenv`, `set`, `export`,
+/// `declare`, `typeset`, `compgen -v`, or reads `/proc/*/environ`, however it is given
+/// arguments (over-approximated by the program's name).
+fn prints_environment(command: &Command) -> bool {
+    let text = command.to_string();
+    if text.contains("environ") {
+        return true;
+    }
+    let first = text
+        .split_whitespace()
+        .find(|word| !word.contains('='))
+        .unwrap_or("");
+    let name = first.rsplit('/').next().unwrap_or(first);
+    matches!(
+        name,
+        "env" | "printenv" | "set" | "export" | "declare" | "typeset" | "compgen"
+    )
+}
+
+/// Whether a one-line script ends inside a quote that is never closed, read as the shell
+/// reads quotes: `'…'` takes everything literally, `"…"` and `$'…'` honour backslashes, `\`
+/// escapes outside quotes, and `#` at the start of a word comments out the rest. A line with
+/// a command substitution, a backquote or a here-document is never claimed.
+pub(crate) fn ends_inside_quote(text: &str) -> bool {
+    if text.contains('\n') || text.contains("$(") || text.contains('`') || text.contains("<<") {
+        return false;
+    }
+    #[derive(PartialEq)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+        AnsiC,
+    }
+    let mut quote = Quote::None;
+    let mut chars = text.chars().peekable();
+    let mut word_start = true;
+    while let Some(c) = chars.next() {
+        match quote {
+            Quote::None => {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '\'' => quote = Quote::Single,
+                    '"' => quote = Quote::Double,
+                    '$' if chars.peek() == Some(&'\'') => {
+                        chars.next();
+                        quote = Quote::AnsiC;
+                    }
+                    '#' if word_start => return false,
+                    _ => {}
+                }
+                word_start = c.is_whitespace() || ";&|()<>".contains(c);
+            }
+            Quote::Single => {
+                if c == '\'' {
+                    quote = Quote::None;
+                }
+            }
+            Quote::Double | Quote::AnsiC => match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' if quote == Quote::Double => quote = Quote::None,
+                '\'' if quote == Quote::AnsiC => quote = Quote::None,
+                _ => {}
+            },
+        }
+        if quote != Quote::None {
+            word_start = false;
+        }
+    }
+    quote != Quote::None
 }
