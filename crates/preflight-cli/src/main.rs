@@ -4,6 +4,7 @@ mod config;
 mod engine;
 mod error;
 mod hook;
+mod init;
 mod serve;
 
 use std::io::{IsTerminal, Write};
@@ -106,6 +107,9 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Write a starter policy from this machine's AWS profiles, kube contexts, Terraform
+    /// workspaces and .env variable names.
+    Init(init::InitArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +228,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Eval { corpus, json } => eval(&settings, &corpus, json).await,
         Command::Policy { command } => policy(&settings, command),
         Command::Audit { command } => audit(&settings, command).await,
+        Command::Init(args) => init::run(&args),
     }
 }
 
