@@ -5,6 +5,7 @@ mod engine;
 mod error;
 mod eval;
 mod hook;
+mod init;
 mod serve;
 
 use std::io::Write;
@@ -107,6 +108,9 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Write a starter policy from this machine's AWS profiles, kube contexts, Terraform
+    /// workspaces and .env variable names.
+    Init(init::InitArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +235,7 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Eval { corpus, json } => eval::run(&settings, &corpus, json).await,
         Command::Policy { command } => policy(&settings, command),
         Command::Audit { command } => audit(&settings, command).await,
+        Command::Init(args) => init::run(&args),
     }
 }
 
