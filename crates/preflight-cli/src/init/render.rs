@@ -458,6 +458,23 @@ mod tests {
                 UNCLASSIFIED_CHANGES_RULE
             ]
         );
+        // The whole starter, on the built-in pack it extends.
+        let whole = preflight_rules::Policy::from_str(&text, "starter.toml").unwrap();
+        assert!(whole.rule_ids().any(|id| id == "coding.programs"));
+        assert!(whole.rule_ids().any(|id| id == PRODUCTION_CHANGES_RULE));
+        let report = preflight_rules::run_policy_tests(&whole);
+        assert_eq!(report.failed, 0, "{report:?}");
+        let mut action = preflight_core::Action::new(
+            "Bash",
+            serde_json::json!({"command": "aws s3 cp a.txt s3://bucket/a.txt --profile prod-admin"}),
+        );
+        action.context.cwd = Some("/work/app".into());
+        let verdict = whole.evaluate(&action, &whole.inspect(&action));
+        assert_eq!(verdict.decision, preflight_core::Decision::Deny, "{verdict:?}");
+        let mut dev = action.clone();
+        dev.input = serde_json::json!({"command": "cargo test"});
+        let verdict = whole.evaluate(&dev, &whole.inspect(&dev));
+        assert_eq!(verdict.decision, preflight_core::Decision::Allow, "{verdict:?}");
     }
 
     #[test]
