@@ -304,5 +304,6 @@ mod tests {
         let document: Value = serde_json::from_str(OPENAPI).unwrap();
         assert!(document["paths"]["/v1/verify"]["post"].is_object());
         assert!(document["paths"]["/v1/outcome"]["post"].is_object());
+        assert!(document["paths"]["/v1/hooks/{host}"]["post"].is_object());
     }
 }
