@@ -8,8 +8,8 @@ use preflight_approval::{ConsoleApprover, TerminalApprover};
 use preflight_audit::AuditStore;
 use preflight_core::compose::verify_within;
 use preflight_core::{
-    Action, Decision, Effect, FailClosed, Gate, Inspection, Inspector, Proposal, Stack, Verdict,
-    Verifier,
+    Action, Approver, Checked, Decision, Effect, FailClosed, Gate, Inspection, Inspector, Proposal,
+    Stack, Verdict, Verifier,
 };
 use preflight_rules::{Policy, PolicyVerifier};
 use serde::Serialize;
@@ -57,6 +57,9 @@ pub fn default_audit_url() -> Result<String, CliError> {
     Ok(format!("sqlite://{}", dir.join("audit.db").display()))
 }
 
+/// Makes the gate's approver from the open audit store.
+pub type MakeApprover<'a> = dyn Fn(&AuditStore) -> Arc<dyn Approver> + Sync + 'a;
+
 /// The verifier, the gate (when there is an audit store) and what the output needs.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -103,6 +106,16 @@ impl Engine {
     /// Builds the verifier from the settings; opens the audit store when `with_gate` and one is
     /// configured (or `require_audit`, with the default store).
     pub async fn build(settings: &Settings, require_audit: bool) -> Result<Self, CliError> {
+        Self::build_with(settings, require_audit, None).await
+    }
+
+    /// Like [`Engine::build`], with the approver made by `approver` from the open audit store
+    /// in place of the configured one.
+    pub async fn build_with(
+        settings: &Settings,
+        require_audit: bool,
+        approver: Option<&MakeApprover<'_>>,
+    ) -> Result<Self, CliError> {
         let policy = match settings.verifiers {
             Verifiers::Rules | Verifiers::Both => Some(load_policy(settings.require_policy()?)?),
             Verifiers::Llm => match &settings.policy {
@@ -143,13 +156,15 @@ impl Engine {
                 if let Some(policy) = &policy {
                     builder = builder.with_inspector(PolicyInspector(Arc::clone(policy)));
                 }
-                builder = match settings.approver {
-                    ApproverKind::None => builder,
-                    ApproverKind::Terminal => builder.with_approver(TerminalApprover::new()),
-                    ApproverKind::Console => builder
-                        .with_approver(ConsoleApprover::new(
-                            Arc::new(store.clone()) as Arc<dyn preflight_core::ApprovalStore>
-                        )),
+                builder = match (approver, settings.approver) {
+                    (Some(make), _) => builder.with_approver(make(&store)),
+                    (None, ApproverKind::None) => builder,
+                    (None, ApproverKind::Terminal) => {
+                        builder.with_approver(TerminalApprover::new())
+                    }
+                    (None, ApproverKind::Console) => builder.with_approver(ConsoleApprover::new(
+                        Arc::new(store.clone()) as Arc<dyn preflight_core::ApprovalStore>,
+                    )),
                 };
                 let gate = builder.build().map_err(|e| CliError::Gate(e.to_string()))?;
                 (Some(gate), Some(store))
@@ -189,25 +204,7 @@ impl Engine {
                     .check(action)
                     .await
                     .map_err(|e| CliError::Gate(e.to_string()))?;
-                let message = if checked.message.is_empty() {
-                    checked.verdict.summary()
-                } else {
-                    checked.message.clone()
-                };
-                Ok(Decided {
-                    decision: checked.decision,
-                    rules: deciding_rules(&checked.verdict),
-                    message,
-                    suggestion: checked.verdict.suggestion.clone(),
-                    effects: checked
-                        .inspection
-                        .as_ref()
-                        .map(|i| i.effects.clone())
-                        .unwrap_or_default(),
-                    blast_radius: checked.inspection.as_ref().map(|i| i.blast_radius.clone()),
-                    proposal_id: Some(checked.proposal_id.to_string()),
-                    verdict: Arc::unwrap_or_clone(checked.verdict),
-                })
+                Ok(decided(checked))
             }
             None => {
                 let inspection = self.inspect(&action);
@@ -241,6 +238,29 @@ impl Engine {
                 })
             }
         }
+    }
+}
+
+/// What the gate decided, for output.
+pub fn decided(checked: Checked) -> Decided {
+    let message = if checked.message.is_empty() {
+        checked.verdict.summary()
+    } else {
+        checked.message.clone()
+    };
+    Decided {
+        decision: checked.decision,
+        rules: deciding_rules(&checked.verdict),
+        message,
+        suggestion: checked.verdict.suggestion.clone(),
+        effects: checked
+            .inspection
+            .as_ref()
+            .map(|i| i.effects.clone())
+            .unwrap_or_default(),
+        blast_radius: checked.inspection.as_ref().map(|i| i.blast_radius.clone()),
+        proposal_id: Some(checked.proposal_id.to_string()),
+        verdict: Arc::unwrap_or_clone(checked.verdict),
     }
 }
 

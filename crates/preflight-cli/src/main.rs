@@ -1,18 +1,19 @@
 #![doc = include_str!("../README.md")]
 
+mod approve;
 mod config;
 mod engine;
 mod error;
 mod eval;
-mod hook;
+mod hosts;
 mod init;
+mod install;
 mod serve;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use preflight_core::Decision;
@@ -65,11 +66,29 @@ enum Command {
         #[arg(long, default_value = "-")]
         action: String,
     },
-    /// Answer an agent's hook.
+    /// Answer an agent host's pre-tool-use hook: payload on stdin, the host's answer on stdout.
     Hook {
-        #[command(subcommand)]
-        kind: HookKind,
+        /// The agent host.
+        #[arg(value_enum)]
+        host: hosts::Host,
+        /// The timeout the host runs the hook with, in seconds; the hook answers (blocking) a
+        /// safe margin before it.
+        #[arg(long)]
+        host_timeout: Option<f64>,
+        /// What an allow becomes: `defer` (the host's own permission rules still apply) or
+        /// `allow` (approve explicitly).
+        #[arg(long, value_enum, default_value_t)]
+        allow_means: hosts::run::AllowMeans,
     },
+    /// Approve an escalated hook call with the one-time code from its reason.
+    Approve {
+        /// The code.
+        code: String,
+    },
+    /// Add preflight's hook to an agent host's user settings.
+    Install(install::InstallArgs),
+    /// Remove preflight's hook from an agent host's user settings.
+    Uninstall(install::UninstallArgs),
     /// Proxy an MCP server over stdio, verifying every tools/call.
     Mcp {
         /// The server's name in tool names (`mcp__<name>__<tool>`).
@@ -111,12 +130,6 @@ enum Command {
     /// Write a starter policy from this machine's AWS profiles, kube contexts, Terraform
     /// workspaces and .env variable names.
     Init(init::InitArgs),
-}
-
-#[derive(Debug, Subcommand)]
-enum HookKind {
-    /// Claude Code's PreToolUse hook: payload on stdin, permission decision on stdout.
-    ClaudeCode,
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,8 +238,13 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
         Command::Check { action } => check(&settings, &action).await,
         Command::Hook {
-            kind: HookKind::ClaudeCode,
-        } => hook_claude_code(&settings).await,
+            host,
+            host_timeout,
+            allow_means,
+        } => hosts::run::hook(&settings, host, host_timeout, allow_means).await,
+        Command::Approve { code } => approve(&settings, &code).await,
+        Command::Install(args) => install::install(&args, &settings),
+        Command::Uninstall(args) => install::uninstall(&args),
         Command::Mcp {
             server_name,
             command,
@@ -260,26 +278,14 @@ async fn check(settings: &Settings, source: &str) -> Result<u8, CliError> {
     Ok(exit_code(decided.decision))
 }
 
-async fn hook_claude_code(settings: &Settings) -> Result<u8, CliError> {
-    // The whole hook has a bound: reading the payload and verifying, plus a person's time when
-    // one is asked, plus a margin for the audit store. Past it, exit 2: Claude Code blocks the
-    // call (were Claude Code's own hook timeout to strike first, it would let the call run).
-    let mut bound = settings.timeout_ms.saturating_add(2_000);
-    if settings.approver != config::ApproverKind::None {
-        bound = bound.saturating_add(settings.approval_timeout_secs.saturating_mul(1_000));
-    }
-    let decided = tokio::time::timeout(Duration::from_millis(bound), async {
-        let mut text = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut tokio::io::stdin(), &mut text)
-            .await
-            .map_err(|e| CliError::io("reading the hook payload", e))?;
-        let action = hook::action_from_payload(&text, settings.agent.as_deref())?;
-        let engine = Engine::build(settings, false).await?;
-        engine.decide(action).await
-    })
-    .await
-    .map_err(|_| CliError::Timeout(bound))??;
-    print(&to_json(&hook::answer(&decided), false)?)?;
+async fn approve(settings: &Settings, code: &str) -> Result<u8, CliError> {
+    let url = settings.audit.clone().ok_or_else(|| {
+        CliError::Config(
+            "no audit store: pass the hook's --audit URL or set PREFLIGHT_AUDIT".into(),
+        )
+    })?;
+    let store = engine::open_audit(&url).await?;
+    print(&approve::approve(&store, code).await?)?;
     Ok(EXIT_OK)
 }
 

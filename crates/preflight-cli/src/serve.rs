@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::CliError;
+use crate::hosts::Host;
+use crate::hosts::run::{AllowMeans, answer_with_gate};
 
 /// The OpenAPI document of the service, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -41,6 +43,7 @@ pub fn router(gate: Gate, token: String, console: Option<Router>) -> Router {
     let api = Router::new()
         .route("/v1/verify", post(verify))
         .route("/v1/outcome", post(outcome))
+        .route("/v1/hooks/{host}", post(hook))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state);
     let mut app = Router::new()
@@ -211,6 +214,27 @@ async fn verify(State(state): State<AppState>, body: Bytes) -> Response {
     axum::Json(response).into_response()
 }
 
+/// `POST /v1/hooks/{host}`: a host's hook payload in, the host's answer out, as
+/// `preflight hook <host>` would print it. A block that the command would express by its exit
+/// code is the host's deny in the body.
+async fn hook(State(state): State<AppState>, Path(host): Path<String>, body: Bytes) -> Response {
+    let Some(host) = Host::from_name(&host) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            format!("no hook for `{host}`: expected claude-code, codex, gemini, cursor or copilot"),
+        );
+    };
+    let reply = match std::str::from_utf8(&body) {
+        Ok(text) => answer_with_gate(&state.gate, host, text, AllowMeans::Defer).await,
+        Err(_) => host.block("hook payload: not UTF-8"),
+    }
+    .over_http(host);
+    match reply.stdout {
+        Some(value) => axum::Json(value).into_response(),
+        None => (StatusCode::OK, "").into_response(),
+    }
+}
+
 /// The body of `POST /v1/outcome`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -280,5 +304,6 @@ mod tests {
         let document: Value = serde_json::from_str(OPENAPI).unwrap();
         assert!(document["paths"]["/v1/verify"]["post"].is_object());
         assert!(document["paths"]["/v1/outcome"]["post"].is_object());
+        assert!(document["paths"]["/v1/hooks/{host}"]["post"].is_object());
     }
 }

@@ -21,11 +21,18 @@ fn payload(tool: &str, input: Value) -> String {
     .to_string()
 }
 
-/// Runs the hook and returns the permission decision and its reason; asserts the documented
-/// shape and exit code 0.
+/// Runs the hook (an allow approving explicitly) and returns the permission decision and its
+/// reason; asserts the documented shape and exit code 0.
 fn decide(tool: &str, input: Value) -> (String, String) {
     let out = run(
-        &["hook", "claude-code", "--policy", POLICY],
+        &[
+            "hook",
+            "claude-code",
+            "--policy",
+            POLICY,
+            "--allow-means",
+            "allow",
+        ],
         &payload(tool, input),
         &[],
     );
@@ -50,6 +57,25 @@ fn bash_in_scope_is_allowed() {
     );
     assert_eq!(decision, "allow");
     assert!(reason.contains("run-tests"), "{reason}");
+}
+
+#[test]
+fn an_allow_defers_to_claude_codes_own_rules_by_default() {
+    let out = run(
+        &["hook", "claude-code", "--policy", POLICY],
+        &payload("Bash", json!({"command": "cargo test --workspace"})),
+        &[],
+    );
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "", "no permission decision");
+    // A deny is still a deny.
+    let out = run(
+        &["hook", "claude-code", "--policy", POLICY],
+        &payload("Read", json!({"file_path": "/work/project/.env"})),
+        &[],
+    );
+    let answer: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
 }
 
 #[test]

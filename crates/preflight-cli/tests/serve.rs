@@ -306,3 +306,74 @@ async fn an_escalation_waits_for_the_console() {
         }
     }
 }
+
+fn claude_payload(tool: &str, input: Value) -> String {
+    json!({
+        "session_id": "s1", "cwd": "/work/project", "permission_mode": "default",
+        "hook_event_name": "PreToolUse", "tool_name": tool, "tool_input": input,
+        "tool_use_id": "toolu_1"
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn hooks_are_answered_over_http_as_the_command_answers_them() {
+    let server = start();
+    let write = claude_payload(
+        "Write",
+        json!({"file_path": "/etc/cron.d/backdoor", "content": "x"}),
+    );
+
+    let (status, _) = post(&server, "/v1/hooks/claude-code", None, &write).await;
+    assert_eq!(status, 401, "authenticated like the other endpoints");
+
+    let (status, body) = post(&server, "/v1/hooks/claude-code", Some(TOKEN), &write).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{body}"
+    );
+    let cli = run(&["hook", "claude-code", "--policy", POLICY], &write, &[]);
+    let from_cli: Value = serde_json::from_str(&cli.stdout).unwrap();
+    assert_eq!(
+        body["hookSpecificOutput"]["permissionDecision"],
+        from_cli["hookSpecificOutput"]["permissionDecision"]
+    );
+
+    // An allow defers: an empty body, Claude Code's own rules apply.
+    let read = claude_payload("Read", json!({"file_path": "/work/project/src/main.rs"}));
+    let (status, body) = post(&server, "/v1/hooks/claude-code", Some(TOKEN), &read).await;
+    assert_eq!((status, body), (200, Value::Null));
+
+    // An escalation asks.
+    let delete = claude_payload("Bash", json!({"command": "rm -rf /work/project/target"}));
+    let (_, body) = post(&server, "/v1/hooks/claude-code", Some(TOKEN), &delete).await;
+    assert_eq!(
+        body["hookSpecificOutput"]["permissionDecision"], "ask",
+        "{body}"
+    );
+
+    // Codex cannot ask: the same call is denied.
+    let (_, body) = post(&server, "/v1/hooks/codex", Some(TOKEN), &delete).await;
+    assert_eq!(
+        body["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{body}"
+    );
+
+    // A bad payload blocks in the body (an HTTP error would let the call run).
+    let (status, body) = post(&server, "/v1/hooks/claude-code", Some(TOKEN), "{").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{body}"
+    );
+    assert!(
+        body["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON")
+    );
+
+    let (status, _) = post(&server, "/v1/hooks/emacs", Some(TOKEN), &read).await;
+    assert_eq!(status, 404);
+}
