@@ -84,7 +84,8 @@ fn claude_payload(command: &str) -> String {
 #[test]
 fn claude_code_install_writes_a_blocking_hook_that_works() {
     let home = tempfile::tempdir().unwrap();
-    let out = install(home.path(), "claude-code");
+    // As a new user runs it: the built-in coding-agent policy, no agent named.
+    let out = in_home(home.path(), &["install", "claude-code"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("2.1.295"), "a warning: {}", out.stderr);
     let settings = read(&home.path().join(".claude/settings.json"));
@@ -103,6 +104,10 @@ fn claude_code_install_writes_a_blocking_hook_that_works() {
         "{command}"
     );
     assert!(command.contains("--audit sqlite://"), "{command}");
+    assert!(
+        command.contains("--policy builtin:coding-agent"),
+        "{command}"
+    );
 
     let denied = run_installed(command, home.path(), &claude_payload("rm -rf ~"));
     assert_eq!(denied.code, 0, "{}", denied.stderr);
