@@ -22,6 +22,9 @@ const DESTRUCTIVE_WORDS: &[&str] = &[
 /// The resource of a URL (scheme, host, port, path; no query, no fragment, no user info)
 /// and its host. An unparseable URL is kept as written, without its query.
 pub(crate) fn url_resource(text: &str) -> (String, Option<String>) {
+    if let Some(path) = file_url_path(text) {
+        return (crate::paths::file_uri(&path), None);
+    }
     match url::Url::parse(text) {
         Ok(url) => {
             let host = url.host_str().map(str::to_ascii_lowercase);
@@ -41,6 +44,51 @@ pub(crate) fn url_resource(text: &str) -> (String, Option<String>) {
             }
         }
     }
+}
+
+/// The local path a `file:` URL names, decoded and normalised (`file://HOST/a%2Eb` is
+/// `/a.b`: the host is ignored, as curl and browsers read the local file), or `None` for any
+/// other URL.
+pub(crate) fn file_url_path(text: &str) -> Option<String> {
+    let rest = text
+        .get(..5)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("file:"))
+        .map(|scheme| &text[scheme.len()..])?;
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let path = match rest.strip_prefix("//") {
+        Some(after_host) => after_host.find('/').map_or("/", |at| &after_host[at..]),
+        None => rest,
+    };
+    Some(crate::paths::normalize_path(
+        &percent_decode(path),
+        Some("/"),
+        None,
+    ))
+}
+
+/// `%XX` escapes decoded; a malformed escape is kept as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push(u8::try_from(high * 16 + low).unwrap_or(b'%'));
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Inspects an HTTP request given as `{"method", "url", "body", "headers"}`. GET, HEAD and
@@ -83,6 +131,18 @@ pub fn inspect_http(input: &Value, envs: &Environments) -> Inspection {
     attr(&mut base, "method", method.clone());
     if let Some(host) = &host {
         attr(&mut base, "host", host.clone());
+    }
+    if let Some(path) = file_url_path(url) {
+        // A local file: read, or written by a request that sends.
+        base.opaque = false;
+        base.operation = if reads {
+            Operation::Read
+        } else {
+            Operation::Update
+        };
+        if crate::paths::is_secret_path(&path) {
+            tag(&mut base, "secret");
+        }
     }
     let mut effects = vec![base];
     let query = graphql_query(input.get("body"));

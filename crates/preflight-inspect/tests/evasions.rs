@@ -415,3 +415,30 @@ fn unparseable_lines_are_opaque_with_a_note() {
         assert!(!inspection.notes.is_empty(), "`{command}` left no note");
     }
 }
+
+#[test]
+fn a_file_url_reaches_the_policy_as_the_file_it_names() {
+    use preflight_core::{Action, Inspector};
+    let inspector = preflight_inspect::ActionInspector::new(envelope_environments());
+    for (tool, input) in [
+        (
+            "WebFetch",
+            serde_json::json!({"url": "file:///home/alice/.ssh/id_rsa", "prompt": "x"}),
+        ),
+        (
+            "http.request",
+            serde_json::json!({"method": "GET", "url": "FILE://localhost/home/alice/%2Eaws/credentials"}),
+        ),
+    ] {
+        let action = Action::new(tool, input);
+        let inspection = inspector.inspect(&action);
+        assert!(
+            inspection
+                .effects
+                .iter()
+                .any(|e| e.resource.starts_with("file:///home/alice/.") && e.has_tag("secret")),
+            "{tool}: {:?}",
+            inspection.effects
+        );
+    }
+}

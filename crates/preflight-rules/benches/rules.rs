@@ -76,5 +76,34 @@ fn decide(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decide);
+/// What a hook pays per process before it decides: loading the built-in pack (parsing nine
+/// files, merging, compiling), and the first inspection and decision with it.
+fn load(c: &mut Criterion) {
+    let mut group = c.benchmark_group("packs");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
+    for name in ["builtin:coding-agent", "builtin:filesystem"] {
+        group.bench_function(BenchmarkId::new("load", name), |b| {
+            b.iter(|| Policy::load(black_box(name)).unwrap_or_else(|e| unreachable!("{e}")))
+        });
+    }
+    let policy = Policy::load("builtin:coding-agent").unwrap_or_else(|e| unreachable!("{e}"));
+    let mut action = Action::new(
+        "Bash",
+        serde_json::json!({"command": "cargo test --workspace && git status"}),
+    );
+    action.context.cwd = Some("/work/app".into());
+    action.context.home = Some("/home/alice".into());
+    group.bench_function("inspect and decide: coding-agent", |b| {
+        b.iter(|| {
+            let inspection = policy.inspect(black_box(&action));
+            policy.decide(&action, &inspection)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decide, load);
 criterion_main!(benches);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::error::RulesError;
 use crate::file::{PolicyFile, RuleEffect};
 use crate::packs;
-use crate::policy::{Inherited, Policy};
+use crate::policy::Inherited;
 
 /// How deep `extends` may nest.
 const MAX_DEPTH: usize = 8;
@@ -43,13 +43,24 @@ struct Written {
 
 impl Written {
     fn of(text: &str) -> Self {
+        let json = text.trim_start().starts_with('{');
+        let map = if json {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text).ok()
+        } else {
+            None
+        };
         let has = |key: &str| -> bool {
-            if text.trim_start().starts_with('{') {
-                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)
-                    .is_ok_and(|map| map.contains_key(key))
-            } else {
-                text.parse::<toml::Table>()
-                    .is_ok_and(|table| table.contains_key(key))
+            match &map {
+                Some(map) => map.contains_key(key),
+                // TOML's top-level keys are the ones before the first table header; the text
+                // has parsed already, so a line scan is enough.
+                None if !json => text
+                    .lines()
+                    .map(str::trim_start)
+                    .take_while(|line| !line.starts_with('['))
+                    .filter_map(|line| line.split_once('='))
+                    .any(|(name, _)| name.trim().trim_matches(['"', '\'']) == key),
+                None => false,
             }
         };
         Self {
@@ -107,32 +118,31 @@ pub(crate) fn resolve(
             ),
         };
         chain.push(key);
-        let base = Policy::load_within(&base_text, &base_origin, chain);
+        let base = load_base(&base_text, &base_origin, chain);
         chain.pop();
-        let base = base?;
+        let (base, base_places) = base?;
         let base_written = Written::of(&base_text);
-        for (i, spec) in base.file().rules.iter().enumerate() {
-            let place = base.inherited_at(i);
+        for (spec, place) in base.rules.iter().zip(base_places) {
             rules.retain(|(kept, _)| kept.id != spec.id);
             rules.push((spec.clone(), place));
         }
-        for (env, identity) in &base.file().environments.environments {
+        for (env, identity) in &base.environments.environments {
             environments
                 .environments
                 .insert(env.clone(), identity.clone());
         }
-        for (id, envelope) in &base.file().agents {
+        for (id, envelope) in &base.agents {
             agents.insert(id.clone(), envelope.clone());
         }
-        if base_written.default || !base.file().extends.is_empty() {
-            default = Some(default.map_or(base.file().default, |d| d.max(base.file().default)));
+        if base_written.default || !base.extends.is_empty() {
+            default = Some(default.map_or(base.default, |d| d.max(base.default)));
         }
-        if base_written.unknown_environment || !base.file().extends.is_empty() {
-            let value = base.file().unknown_environment;
+        if base_written.unknown_environment || !base.extends.is_empty() {
+            let value = base.unknown_environment;
             unknown_environment = Some(unknown_environment.map_or(value, |d| d.max(value)));
         }
         if default_agent.is_none() && base_written.default_agent {
-            default_agent.clone_from(&base.file().default_agent);
+            default_agent.clone_from(&base.default_agent);
         }
     }
     let written = Written::of(text);
@@ -161,6 +171,54 @@ pub(crate) fn resolve(
     }
     if !written.default_agent {
         file.default_agent = default_agent;
+    }
+    Ok((file, places))
+}
+
+/// Reads a base and what it extends, without compiling it: the extending policy compiles the
+/// merged rules once, and an error in an inherited rule names the file it was written in.
+/// Returns the merged file and where each of its rules was written.
+fn load_base(
+    text: &str,
+    origin: &str,
+    chain: &mut Vec<String>,
+) -> Result<(PolicyFile, Vec<Inherited>), RulesError> {
+    let file = crate::policy::parse(text, origin)?;
+    if file.version != 1 {
+        return Err(RulesError::Invalid {
+            origin: origin.to_string(),
+            line: 0,
+            column: 0,
+            field: "version".into(),
+            message: "unsupported version; expected 1".into(),
+        });
+    }
+    let (file, mut places) = if file.extends.is_empty() {
+        (file, Vec::new())
+    } else {
+        resolve(file, text, origin, chain)?
+    };
+    let own: Vec<&str> = file
+        .rules
+        .iter()
+        .skip(places.len())
+        .map(|rule| rule.id.as_str())
+        .collect();
+    for (index, id) in own.iter().enumerate() {
+        if own[..index].contains(id) {
+            return Err(RulesError::Invalid {
+                origin: origin.to_string(),
+                line: 0,
+                column: 0,
+                field: format!("rule[{index}].id"),
+                message: format!("duplicate rule id `{id}`"),
+            });
+        }
+    }
+    let positions = crate::position::Positions::find(text, &own, &[]);
+    for at in positions.rules {
+        let (line, column) = crate::position::line_column(text, at);
+        places.push(place(origin, line, column));
     }
     Ok((file, places))
 }

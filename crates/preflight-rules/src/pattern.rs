@@ -13,7 +13,29 @@ pub(crate) enum Pattern {
     /// `prefix/**` without other wildcards: the prefix itself or anything below it.
     Below(Box<str>),
     /// Anything else; the second matcher is the head of a `head/**` pattern.
-    Glob(Box<GlobMatcher>, Option<Box<GlobMatcher>>),
+    Glob(Box<LazyGlob>, Option<Box<LazyGlob>>),
+}
+
+/// A glob checked when the policy loads and compiled to its matcher the first time it is
+/// matched: a hook process loads every rule but matches few, and compiling is the dear part.
+#[derive(Debug, Clone)]
+pub(crate) struct LazyGlob {
+    glob: Glob,
+    matcher: std::sync::OnceLock<GlobMatcher>,
+}
+
+impl LazyGlob {
+    /// The glob as written.
+    pub(crate) fn glob(&self) -> &Glob {
+        &self.glob
+    }
+
+    /// Whether `text` matches, compiling the matcher on first use.
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        self.matcher
+            .get_or_init(|| self.glob.compile_matcher())
+            .is_match(text)
+    }
 }
 
 impl Pattern {
@@ -117,12 +139,15 @@ impl Pattern {
     }
 }
 
-fn glob(text: &str, literal_separator: bool) -> Result<GlobMatcher, String> {
+fn glob(text: &str, literal_separator: bool) -> Result<LazyGlob, String> {
     GlobBuilder::new(text)
         .literal_separator(literal_separator)
         .backslash_escape(true)
         .build()
-        .map(|g: Glob| g.compile_matcher())
+        .map(|glob| LazyGlob {
+            glob,
+            matcher: std::sync::OnceLock::new(),
+        })
         .map_err(|e| format!("invalid glob `{text}`: {}", e.kind()))
 }
 

@@ -511,12 +511,6 @@ impl Policy {
             .map_or(self.origin.as_str(), |inherited| &inherited.origin)
     }
 
-    /// Where rule number `index` was written, as an inherited place.
-    pub(crate) fn inherited_at(&self, index: usize) -> Inherited {
-        let (line, column) = self.rule_position(index);
-        crate::extends::place(self.rule_origin(index), line, column)
-    }
-
     /// Line and column of `value` written in rule number `index`, or of the rule itself.
     pub(crate) fn value_position(&self, index: usize, value: &str) -> (usize, usize) {
         if index < self.inherited.len() {

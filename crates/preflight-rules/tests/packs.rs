@@ -135,7 +135,9 @@ fn an_error_in_an_inherited_rule_names_its_own_file() {
     let mine = dir.path().join("mine.toml");
     std::fs::write(&mine, "extends = [\"base.toml\"]\n").unwrap();
     let error = Policy::from_file(&mine).unwrap_err().to_string();
-    assert!(error.contains("base.toml:4"), "{error}");
+    // The file the rule was written in, the rule's line, and the field.
+    assert!(error.contains("base.toml:2"), "{error}");
+    assert!(error.contains("rule[0].resources[0]"), "{error}");
 }
 
 #[test]

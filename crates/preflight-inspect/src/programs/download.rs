@@ -339,6 +339,15 @@ fn send_or_read(
 ) {
     let method = method.unwrap_or_else(|| if sends { "POST".into() } else { "GET".into() });
     for url in urls {
+        if let Some(path) = crate::http::file_url_path(&url.text) {
+            // `file://HOST/PATH` is a local file: read, or written by an upload.
+            let path = url.with_text(&path);
+            call.push_file(Operation::Read, &path, false, false);
+            if sends || dynamic_method {
+                call.push_file(Operation::Update, &path, false, false);
+            }
+            continue;
+        }
         let text = if url.text.contains("://") {
             url.text.clone()
         } else {
@@ -630,6 +639,24 @@ fn httpie(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
 #[cfg(test)]
 mod tests {
     use crate::programs::tests::{effects_of, has, is_opaque};
+
+    #[test]
+    fn a_file_url_is_a_local_file() {
+        let e = effects_of("curl file:///home/alice/.ssh/id_rsa");
+        assert!(
+            has(&e, "read file:///home/alice/.ssh/id_rsa #secret"),
+            "{e:?}"
+        );
+        let e = effects_of("wget FILE://localhost/etc/shadow");
+        assert!(has(&e, "read file:///etc/shadow #secret"), "{e:?}");
+        let e = effects_of("curl file:///home/alice/%2Essh/id_rsa");
+        assert!(
+            has(&e, "read file:///home/alice/.ssh/id_rsa #secret"),
+            "{e:?}"
+        );
+        let e = effects_of("curl -T notes.txt file:///etc/cron.d/job");
+        assert!(has(&e, "update file:///etc/cron.d/job"), "{e:?}");
+    }
 
     #[test]
     fn the_environment_sent_from_a_pipe_is_exfiltration() {

@@ -309,6 +309,17 @@ pub(crate) fn mentioned(
             return;
         }
         if let Some(url) = url_of(word) {
+            if let Some(path) = crate::http::file_url_path(&url) {
+                // `file://HOST/PATH` names a local file: judged as the path, secrets and all.
+                let path = walker.path_of(&word.with_text(&path), state);
+                let mut effect = opaque(Operation::Execute, file_uri(&path));
+                attr(&mut effect, "command", name.to_string());
+                if is_secret_path(&path) {
+                    tag(&mut effect, "secret");
+                }
+                walker.push(effect, &run.evidence);
+                continue;
+            }
             let mut effect = opaque(Operation::Execute, url);
             attr(&mut effect, "command", name.to_string());
             walker.push(effect, &run.evidence);
@@ -520,6 +531,20 @@ pub(crate) mod tests {
     /// Whether `resource` has an opaque effect.
     pub(crate) fn is_opaque(effects: &[Effect], resource: &str) -> bool {
         effects.iter().any(|e| e.opaque && e.resource == resource)
+    }
+
+    #[test]
+    fn a_file_url_is_judged_as_its_path() {
+        // Found by fuzzing: a `file://` URL with a host kept its secret path untagged.
+        let e = effects_of("frobnicate file://host:/home/alice/key.pem file:///etc/shadow");
+        assert!(
+            has(&e, "execute file:///home/alice/key.pem +opaque #secret"),
+            "{e:?}"
+        );
+        assert!(
+            has(&e, "execute file:///etc/shadow +opaque #secret"),
+            "{e:?}"
+        );
     }
 
     #[test]
