@@ -770,6 +770,7 @@ async fn connect(url: &str, max_connections: u32) -> Result<Connected, AuditErro
                 .connect_with(options)
                 .await?;
             SQLITE_MIGRATOR.run(&pool).await?;
+            checkpoint_a_long_log(&pool, &wal).await;
             let keyed = SqlitePoolOptions::new()
                 .max_connections(max_connections.clamp(1, 4))
                 .after_connect(move |connection, _| {
@@ -828,6 +829,26 @@ async fn connect(url: &str, max_connections: u32) -> Result<Connected, AuditErro
 
 #[cfg(feature = "sqlite")]
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The write-ahead log length past which opening the store checkpoints it first.
+#[cfg(feature = "sqlite")]
+const LONG_LOG_BYTES: u64 = 4 << 20;
+
+/// Checkpoints the log when it has grown long. The writer checkpoints every few commits, but a
+/// process that records one action and exits (a hook) never gets there: without this the log
+/// would grow by every such process, and every later open would read it all.
+#[cfg(feature = "sqlite")]
+async fn checkpoint_a_long_log(pool: &sqlx::SqlitePool, wal: &std::path::Path) {
+    let long = std::fs::metadata(wal).is_ok_and(|meta| meta.len() > LONG_LOG_BYTES);
+    if long {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(pool)
+            .await
+        {
+            tracing::warn!(%error, "WAL checkpoint failed; the next open retries");
+        }
+    }
+}
 
 #[cfg(feature = "postgres")]
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
