@@ -442,3 +442,21 @@ fn a_file_url_reaches_the_policy_as_the_file_it_names() {
         );
     }
 }
+
+#[test]
+fn a_line_with_many_unclosed_brackets_is_opaque_without_parsing() {
+    // Found by fuzzing: each unclosed bracket doubled the parser's work (seconds at 20).
+    let context = ShellContext::new(Some("/workspace/app"), Some("/home/alice"));
+    let line = format!("kil.(){}e(curl e@ tp", "(((&](".repeat(3));
+    let inspection = inspect_shell(&line, &context, &envelope_environments());
+    assert!(inspection.is_opaque(), "{:?}", inspection.effects);
+    assert!(
+        inspection.notes.iter().any(|n| n.contains("unclosed")),
+        "{:?}",
+        inspection.notes
+    );
+    // Balanced, the same depth parses.
+    let balanced = format!("echo {}1{}", "$((".repeat(10), "))".repeat(10));
+    let inspection = inspect_shell(&balanced, &context, &envelope_environments());
+    assert!(!inspection.is_opaque(), "{:?}", inspection.effects);
+}

@@ -30,6 +30,10 @@ const MAX_COMMANDS: usize = 512;
 pub(crate) const MAX_EFFECTS: usize = 1024;
 /// How deeply brackets may nest in the text before the parser is not even tried.
 const MAX_BRACKETS: usize = 24;
+/// How many brackets may be left unclosed before the parser is not even tried: the parser
+/// backtracks over every way to read each unclosed one, which costs time exponential in
+/// their number (bash rejects such a line anyway).
+const MAX_UNCLOSED_BRACKETS: usize = 8;
 
 /// Where a shell command line runs: what relative paths, `~`, `$HOME` and variables mean.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -211,8 +215,13 @@ impl Walker<'_> {
             self.opaque_line(text, "shell nesting too deep to follow");
             return;
         }
-        if bracket_depth(text) > MAX_BRACKETS {
+        let brackets = brackets(text);
+        if brackets.deepest > MAX_BRACKETS {
             self.opaque_line(text, "brackets nested too deeply to parse");
+            return;
+        }
+        if brackets.unclosed > MAX_UNCLOSED_BRACKETS {
+            self.opaque_line(text, "too many brackets left unclosed to parse");
             return;
         }
         if has_huge_fd_number(text) {
@@ -679,20 +688,39 @@ fn has_huge_fd_number(text: &str) -> bool {
 }
 
 /// The deepest nesting of brackets and quotes-free parentheses in `text`, counted cheaply.
-fn bracket_depth(text: &str) -> usize {
-    let mut depth = 0usize;
+/// How brackets nest in the text, read byte by byte: a closer that does not match the
+/// innermost opener closes nothing (`(]` leaves the `(` open).
+struct Brackets {
+    deepest: usize,
+    unclosed: usize,
+}
+
+fn brackets(text: &str) -> Brackets {
+    let mut open: Vec<u8> = Vec::new();
     let mut deepest = 0usize;
     for byte in text.bytes() {
         match byte {
             b'(' | b'{' | b'[' => {
-                depth += 1;
-                deepest = deepest.max(depth);
+                open.push(byte);
+                deepest = deepest.max(open.len());
             }
-            b')' | b'}' | b']' => depth = depth.saturating_sub(1),
+            b')' | b'}' | b']' => {
+                let opener = match byte {
+                    b')' => b'(',
+                    b'}' => b'{',
+                    _ => b'[',
+                };
+                if open.last() == Some(&opener) {
+                    open.pop();
+                }
+            }
             _ => {}
         }
     }
-    deepest
+    Brackets {
+        deepest,
+        unclosed: open.len(),
+    }
 }
 
 /// Whether a pipeline stage prints the environment: `env`, `printenv`, `set`, `export`,
