@@ -64,6 +64,7 @@ struct Inner {
     history_limit: usize,
     secure_cookie: bool,
     session_ttl: Duration,
+    permit_ttl: Duration,
 }
 
 struct Session {
@@ -81,6 +82,7 @@ pub struct ConsoleBuilder {
     history_limit: usize,
     secure_cookie: bool,
     session_ttl: Duration,
+    permit_ttl: Duration,
 }
 
 impl Console {
@@ -93,6 +95,7 @@ impl Console {
             history_limit: 50,
             secure_cookie: false,
             session_ttl: Duration::from_secs(12 * 3600),
+            permit_ttl: preflight_core::DEFAULT_PERMIT_TTL,
         }
     }
 
@@ -162,6 +165,14 @@ impl ConsoleBuilder {
         self
     }
 
+    /// How long the permit an approval leads to is valid, as the gate is configured
+    /// (`GateBuilder::with_permit_ttl`; default [`preflight_core::DEFAULT_PERMIT_TTL`]): the
+    /// console tells the person what approving does.
+    pub fn with_permit_ttl(mut self, ttl: Duration) -> Self {
+        self.permit_ttl = ttl;
+        self
+    }
+
     /// How many decided requests the history shows (default 50).
     pub fn with_history_limit(mut self, limit: usize) -> Self {
         self.history_limit = limit;
@@ -217,6 +228,7 @@ impl ConsoleBuilder {
                 history_limit: self.history_limit,
                 secure_cookie: self.secure_cookie,
                 session_ttl: self.session_ttl,
+                permit_ttl: self.permit_ttl,
             }),
         })
     }
@@ -297,6 +309,7 @@ impl Inner {
             identity: &viewer.identity,
             csrf: viewer.csrf.as_deref(),
             now: Timestamp::now(),
+            permit_ttl_secs: self.permit_ttl.as_secs(),
         }
     }
 

@@ -15,6 +15,8 @@ pub(crate) struct PageContext<'a> {
     /// The CSRF token of the viewer's session; `None` for bearer-token clients, which need none.
     pub csrf: Option<&'a str>,
     pub now: Timestamp,
+    /// How long the permit an approval leads to is valid.
+    pub permit_ttl_secs: u64,
 }
 
 fn head(out: &mut String, base: &str, title: &str) {
@@ -158,6 +160,13 @@ data-requested=\"{}\" data-expires=\"{}\">\
         );
         return;
     }
+    if s.hidden_characters {
+        let _ = write!(
+            out,
+            "<p class=\"warn hidden-characters\" role=\"alert\">{}</p>",
+            escape(crate::view::HIDDEN_WARNING)
+        );
+    }
     out.push_str("<dl>");
     let mut agent = escape(&s.agent);
     if let Some(who) = &s.on_behalf_of {
@@ -239,11 +248,16 @@ data-requested=\"{}\" data-expires=\"{}\">\
                     escape(csrf)
                 );
             }
-            out.push_str(
-                "<input type=\"text\" name=\"comment\" maxlength=\"500\" \
+            let _ = write!(
+                out,
+                "<p class=\"what-approving-does\">Approving lets this exact action run once: \
+the agent gets a single-use permit bound to its digest, valid for {} seconds. A changed \
+action needs a new approval.</p>\
+<input type=\"text\" name=\"comment\" maxlength=\"500\" \
 placeholder=\"comment (optional)\" aria-label=\"comment\">\
 <button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve</button>\
 <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"deny\">Deny</button></form>",
+                ctx.permit_ttl_secs
             );
         }
         (other, _) => {

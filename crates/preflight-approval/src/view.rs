@@ -28,10 +28,67 @@ pub(crate) struct Summary {
     pub digest: String,
     pub requested_at: Timestamp,
     pub expires_at: Timestamp,
+    /// Some text held control, format or bidirectional characters, now written out as
+    /// `\u{…}`: the person is warned.
+    pub hidden_characters: bool,
 }
+
+/// The warning shown above a request whose text held hidden characters.
+pub(crate) const HIDDEN_WARNING: &str = "Warning: this request contains control, format or \
+     direction characters that could make it read differently; they are shown as \\u{…}.";
 
 impl Summary {
     pub(crate) fn of(request: &ApprovalRequest) -> Self {
+        let mut summary = Self::as_written(request);
+        summary.reveal();
+        summary
+    }
+
+    /// Every text field with its hidden characters written out, and the flag set when there
+    /// were any.
+    fn reveal(&mut self) {
+        let mut hidden = false;
+        let mut show = |text: &mut String| {
+            if preflight_core::visible::has_hidden(text) {
+                hidden = true;
+                *text = preflight_core::visible::visible(text).into_owned();
+            }
+        };
+        show(&mut self.id);
+        show(&mut self.agent);
+        show(&mut self.tool);
+        show(&mut self.raw_input);
+        show(&mut self.decision);
+        show(&mut self.digest);
+        show(&mut self.declared_blast);
+        show(&mut self.derived_blast);
+        for text in [
+            &mut self.on_behalf_of,
+            &mut self.task,
+            &mut self.declared_environment,
+            &mut self.reasoning,
+            &mut self.confidence,
+            &mut self.suggestion,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            show(text);
+        }
+        for list in [
+            &mut self.effects,
+            &mut self.notes,
+            &mut self.derived_environments,
+            &mut self.reasons,
+        ] {
+            for text in list.iter_mut() {
+                show(text);
+            }
+        }
+        self.hidden_characters = hidden;
+    }
+
+    fn as_written(request: &ApprovalRequest) -> Self {
         let action = &request.action;
         let inspection = request.inspection.as_ref();
         let raw_input = serde_json::to_string_pretty(&action.input)
@@ -84,6 +141,7 @@ impl Summary {
             digest: request.digest.to_hex(),
             requested_at: request.requested_at,
             expires_at: request.expires_at,
+            hidden_characters: false,
         }
     }
 
@@ -91,6 +149,9 @@ impl Summary {
     pub(crate) fn to_text(&self, now: Timestamp) -> String {
         let mut out = String::new();
         let none = "none";
+        if self.hidden_characters {
+            let _ = writeln!(out, "{HIDDEN_WARNING}");
+        }
         let _ = writeln!(out, "Approval request {}", self.id);
         let _ = write!(out, "  agent:        {}", self.agent);
         if let Some(who) = &self.on_behalf_of {

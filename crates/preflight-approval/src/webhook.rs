@@ -111,6 +111,9 @@ impl Webhook {
             slack(&s.tool),
             slack(&envs)
         );
+        if s.hidden_characters {
+            text.push_str(&format!("*{}*\n", slack(crate::view::HIDDEN_WARNING)));
+        }
         if let Some(reasoning) = &s.reasoning {
             text.push_str(&format!("> {}\n", slack(reasoning).replace('\n', "\n> ")));
         }

@@ -102,7 +102,7 @@ async fn decide_in_browser(decision: &str) -> (Gated<(), String>, bool, Arc<dyn 
 #[tokio::test]
 async fn approving_in_the_browser_runs_the_side_effect() {
     let _one = ONE_BROWSER.lock().await;
-    if std::env::var("PREFLIGHT_CHROMEDRIVER").is_err() && browser::start().await.is_none() {
+    if browser::chromedriver().is_none() && browser::start().await.is_none() {
         return;
     }
     let (gated, ran, store) = decide_in_browser("approve").await;
@@ -120,7 +120,7 @@ async fn approving_in_the_browser_runs_the_side_effect() {
 #[tokio::test]
 async fn denying_in_the_browser_blocks_the_side_effect() {
     let _one = ONE_BROWSER.lock().await;
-    if std::env::var("PREFLIGHT_CHROMEDRIVER").is_err() && browser::start().await.is_none() {
+    if browser::chromedriver().is_none() && browser::start().await.is_none() {
         return;
     }
     let (gated, ran, _) = decide_in_browser("deny").await;

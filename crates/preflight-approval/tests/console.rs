@@ -732,3 +732,40 @@ async fn only_the_exact_digest_can_decide() {
     let exact = api_decide(&base, &request.id, "approve", &request.digest.to_hex()).await;
     assert_eq!(exact.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_console_shows_hidden_characters_and_what_approving_does() {
+    let store = store();
+    let console = Console::builder(store.clone() as Arc<dyn ApprovalStore>)
+        .with_token(ALICE.0, ALICE.1)
+        .with_permit_ttl(Duration::from_secs(45))
+        .build()
+        .unwrap();
+    let base = serve(&console).await;
+    let mut action = kiro_action();
+    action.input = json!({
+        "command": "rm -rf /workspace/app/build # \u{202E}; rm -rf /workspace/app/src"
+    });
+    let request = request(action, Duration::from_secs(60));
+    store.enqueue(&request).await.unwrap();
+    let page = http()
+        .get(format!("{base}/requests/{}", request.id))
+        .header(AUTHORIZATION, bearer(ALICE.1))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !preflight_core::visible::has_hidden(&page),
+        "raw hidden characters in the page"
+    );
+    assert!(page.contains("\\u{202E}"), "{page}");
+    assert!(page.contains("hidden-characters"), "{page}");
+    assert!(
+        page.contains("single-use permit bound to its digest, valid for 45 seconds"),
+        "{page}"
+    );
+}

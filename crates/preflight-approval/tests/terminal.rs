@@ -177,3 +177,26 @@ proptest! {
         prop_assert!(shown.chars().all(|c| !c.is_control() || c == '\n' || c == '\t'));
     }
 }
+
+#[tokio::test]
+async fn hidden_characters_are_shown_and_warned_about() {
+    let (approver, screen) = terminal("n\n");
+    let mut action = kiro_action();
+    // A right-to-left override makes the second delete read as part of a comment.
+    action.input = serde_json::json!({
+        "command": "rm -rf /workspace/app/build # \u{202E}; rm -rf /workspace/app/src \u{1B}[2K"
+    });
+    action.reasoning = Some("cleaning up\u{200B}".into());
+    approver
+        .request(&request(action, Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let shown = screen.text();
+    assert!(shown.contains("\\u{202E}"), "{shown}");
+    assert!(shown.contains("\\u{200B}"), "{shown}");
+    assert!(
+        shown.contains("Warning: this request contains control"),
+        "{shown}"
+    );
+    assert!(!preflight_core::visible::has_hidden(&shown), "{shown:?}");
+}

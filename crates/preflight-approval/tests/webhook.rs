@@ -166,3 +166,18 @@ async fn an_undelivered_webhook_fails_closed_and_closes_the_request() {
         .unwrap();
     assert!(!gated.ran());
 }
+
+#[tokio::test]
+async fn hidden_characters_in_a_message_are_shown_and_warned_about() {
+    let webhook = Webhook::new("http://127.0.0.1:9/hook", "http://console.example").unwrap();
+    let mut action = kiro_action();
+    action.reasoning = Some("fixing \u{2066}the build\u{2069}".into());
+    let message = webhook.message(&request(action, Duration::from_secs(60)));
+    let text = message["text"].as_str().unwrap();
+    assert!(text.contains("\\u{2066}"), "{text}");
+    assert!(
+        text.contains("Warning: this request contains control"),
+        "{text}"
+    );
+    assert!(!preflight_core::visible::has_hidden(text), "{text:?}");
+}

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use preflight_core::Decision;
+use preflight_core::visible::visible;
 
 use crate::config::{Overrides, Settings};
 use crate::engine::{Engine, to_json};
@@ -479,8 +480,8 @@ async fn audit(settings: &Settings, command: AuditCommand) -> Result<u8, CliErro
                         "{:>6} {} {} {} {}{}",
                         record.seq,
                         record.event.proposal_id,
-                        record.event.agent.as_deref().unwrap_or("-"),
-                        record.event.tool,
+                        visible(record.event.agent.as_deref().unwrap_or("-")),
+                        visible(&record.event.tool),
                         record.event.kind.type_name(),
                         record.decision.map(|d| format!(" {d}")).unwrap_or_default()
                     ));

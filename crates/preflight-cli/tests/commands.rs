@@ -329,3 +329,31 @@ fn policy_lint_and_test_report_failures() {
     );
     assert_eq!(out.stdout.lines().last(), Some("0 passed, 1 failed"));
 }
+
+#[test]
+fn audit_tail_shows_hidden_characters_visibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    let action = serde_json::json!({
+        "tool": "mcp__files__rm\u{202E}fdp.exe",
+        "agent": {"id": "bot\u{1B}[2Jsneaky"},
+        "input": {"path": "/tmp/x"},
+    })
+    .to_string();
+    let out = run(
+        &["check", "--policy", POLICY, "--audit", &url],
+        &action,
+        &[],
+    );
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    let tail = run(&["audit", "tail", "--audit", &url], "", &[]);
+    assert_eq!(tail.code, 0, "{}", tail.stderr);
+    assert!(!tail.stdout.is_empty());
+    assert!(
+        !preflight_core::visible::has_hidden(&tail.stdout),
+        "{:?}",
+        tail.stdout
+    );
+    assert!(tail.stdout.contains("\\u{202E}"), "{}", tail.stdout);
+    assert!(tail.stdout.contains("\\u{001B}"), "{}", tail.stdout);
+}

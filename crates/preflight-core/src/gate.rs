@@ -543,6 +543,10 @@ pub struct Gate {
     inner: Arc<GateInner>,
 }
 
+/// How long a permit stays valid unless the gate is told otherwise
+/// ([`GateBuilder::with_permit_ttl`]).
+pub const DEFAULT_PERMIT_TTL: Duration = Duration::from_secs(60);
+
 impl Gate {
     /// A gate around `verifier`; add an audit sink, and optionally an inspector and approver.
     pub fn builder(verifier: impl Verifier + 'static) -> GateBuilder {
@@ -551,7 +555,7 @@ impl Gate {
             inspector: None,
             approver: None,
             audit: None,
-            permit_ttl: Duration::from_secs(60),
+            permit_ttl: DEFAULT_PERMIT_TTL,
             approval_ttl: Duration::from_secs(600),
             deadline: None,
             on_failure: FailClosed::Deny,

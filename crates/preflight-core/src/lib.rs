@@ -13,6 +13,7 @@ pub mod testkit;
 mod time;
 mod verdict;
 mod verifier;
+pub mod visible;
 
 pub use action::field_name;
 pub use action::{
@@ -24,7 +25,10 @@ pub use approval::{
 };
 pub use compose::{All, Continue, MinConfidence, Quorum, Stack, merge};
 pub use effect::{Effect, Inspection, Inspector, Operation};
-pub use gate::{Checked, Gate, GateBuildError, GateBuilder, GateError, Gated, Permit, PermitError};
+pub use gate::{
+    Checked, DEFAULT_PERMIT_TTL, Gate, GateBuildError, GateBuilder, GateError, Gated, Permit,
+    PermitError,
+};
 pub use scope::{ResourcePattern, Scope, ScopeEntry};
 pub use store::{AuditEvent, AuditKind, AuditSink, FleetLimits, Outcome, StoreError};
 pub use time::{Timestamp, new_id, to_hex};

@@ -18,10 +18,28 @@ pub struct Browser {
     profile: PathBuf,
 }
 
+/// A program named by `variable`, or else found on `PATH` where `scripts/chromium.sh` installs
+/// it: the variable only overrides.
+pub fn program(variable: &str, name: &str) -> Option<String> {
+    if let Ok(path) = std::env::var(variable) {
+        return Some(path);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .map(|found| found.display().to_string())
+}
+
+/// chromedriver: `PREFLIGHT_CHROMEDRIVER`, or `chromedriver` on `PATH`.
+pub fn chromedriver() -> Option<String> {
+    program("PREFLIGHT_CHROMEDRIVER", "chromedriver")
+}
+
 /// Starts a browser, or explains what is missing. Returns `None` only when
 /// `PREFLIGHT_SKIP_EXTERNAL=1` and chromedriver is not configured.
 pub async fn start() -> Option<Browser> {
-    let Ok(driver) = std::env::var("PREFLIGHT_CHROMEDRIVER") else {
+    let Some(driver) = chromedriver() else {
         if std::env::var("PREFLIGHT_SKIP_EXTERNAL").as_deref() == Ok("1") {
             eprintln!(
                 "skipped: PREFLIGHT_CHROMEDRIVER is not set and PREFLIGHT_SKIP_EXTERNAL=1 \
@@ -30,8 +48,8 @@ pub async fn start() -> Option<Browser> {
             return None;
         }
         panic!(
-            "PREFLIGHT_CHROMEDRIVER is not set: run `. scripts/chromium.sh` (it installs \
-             Chromium and chromedriver and exports the variable), or set \
+            "chromedriver is not on PATH and PREFLIGHT_CHROMEDRIVER is not set: run \
+             `scripts/chromium.sh` (it installs Chromium and chromedriver), or set \
              PREFLIGHT_SKIP_EXTERNAL=1 to skip the browser tests"
         );
     };
@@ -75,7 +93,7 @@ pub async fn start() -> Option<Browser> {
             format!("--user-data-dir={}", profile.display()),
         ]
     });
-    if let Ok(binary) = std::env::var("PREFLIGHT_CHROMIUM") {
+    if let Some(binary) = program("PREFLIGHT_CHROMIUM", "chromium") {
         options["binary"] = json!(binary);
     }
     let mut capabilities = serde_json::Map::new();

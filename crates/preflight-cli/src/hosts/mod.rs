@@ -15,6 +15,7 @@ pub mod gemini;
 pub mod run;
 
 use preflight_core::Action;
+use preflight_core::visible::visible;
 use serde_json::{Map, Value};
 
 use crate::error::{CliError, EXIT_ERROR, EXIT_OK};
@@ -309,9 +310,11 @@ pub fn rename_keys(mut input: Map<String, Value>, renames: &[(&str, &str)]) -> M
 
 /// The reason text shown to the agent and the user.
 pub fn reason_text(message: &str, suggestion: Option<&str>) -> String {
-    let mut reason = format!("preflight: {message}");
+    // The message quotes the agent's own words (a command, a path): the host shows it to the
+    // person, so nothing in it may act on their terminal or reorder the text.
+    let mut reason = format!("preflight: {}", visible(message));
     if let Some(suggestion) = suggestion {
-        reason.push_str(&format!(" (suggestion: {suggestion})"));
+        reason.push_str(&format!(" (suggestion: {})", visible(suggestion)));
     }
     reason
 }
@@ -319,6 +322,16 @@ pub fn reason_text(message: &str, suggestion: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reason_shows_hidden_characters() {
+        let reason = reason_text("denied: rm -rf a # \u{202E} b\u{1B}[2K", Some("x\u{200B}"));
+        assert!(!preflight_core::visible::has_hidden(&reason), "{reason:?}");
+        assert!(
+            reason.contains("\\u{202E}") && reason.contains("\\u{200B}"),
+            "{reason}"
+        );
+    }
 
     #[test]
     fn host_names_round_trip() {
