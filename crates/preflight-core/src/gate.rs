@@ -14,7 +14,7 @@ use crate::approval::{Approval, ApprovalDecision, ApprovalRequest, Approver};
 use crate::compose::verify_within;
 use crate::effect::{Inspection, Inspector};
 use crate::store::{AuditEvent, AuditKind, AuditSink, Outcome, StoreError};
-use crate::time::{Timestamp, new_id, new_shared_id};
+use crate::time::{Timestamp, new_secret_id, new_shared_id};
 use crate::verdict::{Decision, FailClosed, Verdict};
 use crate::verifier::{BoxVerifier, Proposal, Verifier};
 
@@ -473,7 +473,7 @@ impl Pending {
         };
         let permit = if decision == Decision::Allow {
             let permit = Permit {
-                id: new_shared_id(),
+                id: new_secret_id(),
                 proposal_id: Arc::clone(&trail.proposal_id),
                 digest: trail.digest,
                 expires_at: decided_at.plus(inner.permit_ttl),
@@ -657,7 +657,7 @@ impl Gate {
         let inner = &*self.inner;
         let now = Timestamp::now();
         let request = ApprovalRequest {
-            id: new_id(),
+            id: new_secret_id().to_string(),
             proposal_id: pending.trail.proposal_id.to_string(),
             digest: pending.trail.digest,
             action: Action::clone(&pending.action),

@@ -49,7 +49,7 @@ impl fmt::Display for Timestamp {
 ///
 /// Unique within and across processes: a per-process random key (from the standard library's
 /// randomly keyed hasher, mixed with the clock and the process id) and a counter, through a
-/// bijective mixer. Not a secret: never use it as a credential.
+/// bijective mixer. Not a secret: never use it as a credential ([`new_secret_id`] is one).
 pub fn new_id() -> String {
     ascii_text(&id_digits()).into_owned()
 }
@@ -57,6 +57,36 @@ pub fn new_id() -> String {
 /// [`new_id`] as a shared string, in one allocation.
 pub fn new_shared_id() -> Arc<str> {
     Arc::from(ascii_text(&id_digits()))
+}
+
+/// A new unguessable 128-bit identifier as 32 lowercase hex digits, from the operating
+/// system's cryptographically secure generator: for what works as a capability (a permit, an
+/// approval request). The bytes are drawn in blocks and served from a per-thread buffer, so an
+/// id costs a system call only once in 32. Without a secure generator it panics: an id that
+/// could be guessed must never be handed out.
+pub fn new_secret_id() -> Arc<str> {
+    thread_local! {
+        static POOL: std::cell::RefCell<([u8; 512], usize)> =
+            const { std::cell::RefCell::new(([0; 512], 512)) };
+    }
+    let bytes: [u8; 16] = POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let (buffer, used) = &mut *pool;
+        if *used + 16 > buffer.len() {
+            #[allow(clippy::expect_used)]
+            getrandom::fill(buffer).expect("the operating system's random generator failed");
+            *used = 0;
+        }
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&buffer[*used..*used + 16]);
+        // A served block is wiped, so that nothing read later from this buffer repeats it.
+        buffer[*used..*used + 16].fill(0);
+        *used += 16;
+        id
+    });
+    let mut digits = [0u8; 32];
+    write_hex(&bytes, &mut digits);
+    Arc::from(ascii_text(&digits))
 }
 
 /// Bytes known to be ASCII (hex digits) as text, through the standard library's fast check.
@@ -116,4 +146,37 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod secret_id_tests {
+    use super::new_secret_id;
+
+    #[test]
+    fn secret_ids_are_hex_distinct_and_far_apart() {
+        let mut seen = std::collections::HashSet::new();
+        let mut previous: Option<u128> = None;
+        for _ in 0..20_000 {
+            let id = new_secret_id();
+            assert_eq!(id.len(), 32);
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
+            let value = u128::from_str_radix(&id, 16).unwrap();
+            if let Some(previous) = previous {
+                // Consecutive ids share no structure: about half their bits differ.
+                assert!(
+                    (previous ^ value).count_ones() > 24,
+                    "{previous:032x} {value:032x}"
+                );
+            }
+            previous = Some(value);
+            assert!(seen.insert(id), "a repeated id");
+        }
+        let other: Vec<_> = std::thread::spawn(|| (0..1000).map(|_| new_secret_id()).collect())
+            .join()
+            .unwrap();
+        assert!(other.into_iter().all(|id| !seen.contains(&id)));
+    }
 }
