@@ -1,6 +1,8 @@
 //! The `ops_agent` example, run with its scripted model: prod refused, staging escalated (and
 //! denied by the reviewer), dev allowed; only the dev stack is gone.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[allow(dead_code)]
 #[path = "../examples/ops_agent/scenario.rs"]
 mod scenario;
