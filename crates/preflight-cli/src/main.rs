@@ -104,9 +104,11 @@ enum Command {
         /// The address to listen on (default 127.0.0.1:7878).
         #[arg(long)]
         listen: Option<String>,
-        /// The bearer token agents must present.
+        /// A bearer token agents present; it belongs to the agent named by `--agent`, or to no
+        /// agent. Give each agent its own token in PREFLIGHT_AGENT_TOKENS
+        /// (`agent=token,agent=token`): a request claiming another agent is refused.
         #[arg(long, env = "PREFLIGHT_TOKEN", hide_env_values = true)]
-        token: String,
+        token: Option<String>,
     },
     /// Run labelled corpora and report per-case results, then block and allow rates per
     /// corpus and in total.
@@ -322,19 +324,23 @@ async fn mcp(settings: &Settings, server: String, command: Vec<String>) -> Resul
     })
 }
 
-async fn serve(settings: &Settings, listen: Option<String>, token: String) -> Result<u8, CliError> {
-    if token.trim().len() < 16 {
-        return Err(CliError::Config(
-            "the bearer token (--token or PREFLIGHT_TOKEN) must be at least 16 characters".into(),
-        ));
-    }
+async fn serve(
+    settings: &Settings,
+    listen: Option<String>,
+    token: Option<String>,
+) -> Result<u8, CliError> {
+    let identities = serve::Identities::new(
+        token.as_deref(),
+        settings.agent.as_deref(),
+        std::env::var(serve::AGENT_TOKENS).ok().as_deref(),
+    )?;
     let engine = Engine::build(settings, true).await?;
     let (Some(gate), Some(store)) = (engine.gate.clone(), engine.audit.clone()) else {
         return Err(CliError::Config("the service needs an audit store".into()));
     };
     let console = if std::env::var_os("PREFLIGHT_APPROVER_TOKENS").is_some() {
         let console = preflight_approval::Console::builder(
-            Arc::new(store) as Arc<dyn preflight_core::ApprovalStore>
+            Arc::new(store.clone()) as Arc<dyn preflight_core::ApprovalStore>
         )
         .with_base_path("/console")
         .with_tokens_from_env()
@@ -350,7 +356,7 @@ async fn serve(settings: &Settings, listen: Option<String>, token: String) -> Re
     let listen = listen
         .or_else(|| settings.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:7878".into());
-    serve::run(serve::router(gate, token, console), &listen).await?;
+    serve::run(serve::router(gate, identities, store, console), &listen).await?;
     Ok(EXIT_OK)
 }
 

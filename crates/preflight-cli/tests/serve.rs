@@ -31,7 +31,16 @@ fn start() -> Server {
 }
 
 fn start_with(args: &[&str], approver_tokens: Option<&str>) -> Server {
-    let dir = tempfile::tempdir().unwrap();
+    start_in(tempfile::tempdir().unwrap(), args, approver_tokens, &[])
+}
+
+/// Starts the service with its audit trail in `dir`, and `env` set.
+fn start_in(
+    dir: tempfile::TempDir,
+    args: &[&str],
+    approver_tokens: Option<&str>,
+    env: &[(&str, &str)],
+) -> Server {
     let audit = format!("sqlite://{}", dir.path().join("audit.db").display());
     let mut command = Command::new(BIN);
     command
@@ -51,6 +60,10 @@ fn start_with(args: &[&str], approver_tokens: Option<&str>) -> Server {
         .env_remove("PREFLIGHT_CONFIG");
     if let Some(tokens) = approver_tokens {
         command.env("PREFLIGHT_APPROVER_TOKENS", tokens);
+    }
+    command.env_remove("PREFLIGHT_AGENT_TOKENS");
+    for (name, value) in env {
+        command.env(name, value);
     }
     let mut child = command
         .stdin(Stdio::null())
@@ -376,4 +389,133 @@ async fn hooks_are_answered_over_http_as_the_command_answers_them() {
 
     let (status, _) = post(&server, "/v1/hooks/emacs", Some(TOKEN), &read).await;
     assert_eq!(status, 404);
+}
+
+const INFRA: &str = "infra-bot-token-0123456789abcdef";
+const REPORTER: &str = "reporter-token-0123456789abcdef";
+
+fn agents_server() -> Server {
+    start_in(
+        tempfile::tempdir().unwrap(),
+        &[],
+        None,
+        &[(
+            "PREFLIGHT_AGENT_TOKENS",
+            &format!("infra-bot={INFRA},reporter={REPORTER}"),
+        )],
+    )
+}
+
+fn read_action(agent: Option<&str>) -> String {
+    let mut action = json!({"tool": "Read", "input": {"file_path": "/work/project/src/main.rs"}});
+    if let Some(agent) = agent {
+        action["agent"] = json!({ "id": agent });
+    }
+    action.to_string()
+}
+
+#[tokio::test]
+async fn a_token_acts_as_its_own_agent_only() {
+    let server = agents_server();
+    let (status, body) = post(
+        &server,
+        "/v1/verify",
+        Some(REPORTER),
+        &read_action(Some("infra-bot")),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("`reporter`"),
+        "{body}"
+    );
+    let (status, body) = post(
+        &server,
+        "/v1/verify",
+        Some(INFRA),
+        &read_action(Some("infra-bot")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // An action that names no agent is the token's agent's.
+    let (status, body) = post(&server, "/v1/verify", Some(REPORTER), &read_action(None)).await;
+    assert_eq!(status, 200, "{body}");
+    let tail = run(
+        &["audit", "tail", "--audit", &server.audit, "--json"],
+        "",
+        &[],
+    );
+    assert!(tail.stdout.contains("\"reporter\""), "{}", tail.stdout);
+    // Another agent's proposal: its outcome cannot be reported by this token.
+    let proposal = body["proposal_id"].as_str().unwrap();
+    let report = json!({"proposal_id": proposal, "success": true}).to_string();
+    let (status, body) = post(&server, "/v1/outcome", Some(INFRA), &report).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = post(&server, "/v1/outcome", Some(REPORTER), &report).await;
+    assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn a_permit_is_redeemed_once_for_exactly_its_action() {
+    let server = agents_server();
+    let action = read_action(None);
+    let (status, body) = post(&server, "/v1/verify", Some(INFRA), &action).await;
+    assert_eq!(status, 200, "{body}");
+    let permit = body["permit_id"].as_str().unwrap().to_string();
+    assert_eq!(permit.len(), 32);
+    let path = format!("/v1/permits/{permit}/redeem");
+    // Another action's digest: refused, and the permit is not used up by it.
+    let other = json!({"action": {"tool": "Read", "input": {"file_path": "/etc/hostname"}}});
+    let (status, body) = post(&server, &path, Some(INFRA), &other.to_string()).await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = post(&server, &path, Some(INFRA), r#"{"digest": "xyz"}"#).await;
+    assert_eq!(status, 400, "{body}");
+    // The verified action (its agent filled in from the token, as at verification).
+    let mut exact: Value = serde_json::from_str(&action).unwrap();
+    exact["agent"] = json!({"id": "infra-bot"});
+    let redeem = json!({ "action": exact }).to_string();
+    let (status, body) = post(&server, &path, Some(INFRA), &redeem).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["redeemed"], true);
+    let (status, body) = post(&server, &path, Some(INFRA), &redeem).await;
+    assert_eq!(status, 409, "used once: {body}");
+    let (status, _) = post(
+        &server,
+        "/v1/permits/0123456789abcdef0123456789abcdef/redeem",
+        Some(INFRA),
+        &redeem,
+    )
+    .await;
+    assert_eq!(status, 409);
+}
+
+#[tokio::test]
+async fn an_outcome_reported_after_a_restart_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let tokens = format!("infra-bot={INFRA}");
+    let env = [("PREFLIGHT_AGENT_TOKENS", tokens.as_str())];
+    let first = start_in(dir, &[], None, &env);
+    let (status, body) = post(&first, "/v1/verify", Some(INFRA), &read_action(None)).await;
+    assert_eq!(status, 200, "{body}");
+    let proposal = body["proposal_id"].as_str().unwrap().to_string();
+    // The service stops; the directory is handed over to the next one.
+    let mut first = first;
+    let _ = first.child.kill();
+    let _ = first.child.wait();
+    let dir = std::mem::replace(&mut first._dir, tempfile::tempdir().unwrap());
+    assert_eq!(dir.path(), path);
+    let second = start_in(dir, &[], None, &env);
+    let report =
+        json!({"proposal_id": proposal, "success": false, "error": "disk full"}).to_string();
+    let (status, body) = post(&second, "/v1/outcome", Some(INFRA), &report).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _) = post(&second, "/v1/outcome", Some(INFRA), &report).await;
+    assert_eq!(status, 404, "once");
+    let tail = run(
+        &["audit", "tail", "--audit", &second.audit, "--json"],
+        "",
+        &[],
+    );
+    assert!(tail.stdout.contains("disk full"), "{}", tail.stdout);
 }

@@ -788,6 +788,11 @@ impl Gate {
     pub fn redeem(&self, permit_id: &str, action: &Action) -> Result<(), PermitError> {
         self.inner.ledger.redeem(permit_id, &action.digest())
     }
+
+    /// Redeems a permit known only by its id, for the action whose digest is `digest`.
+    pub fn redeem_digest(&self, permit_id: &str, digest: &ActionDigest) -> Result<(), PermitError> {
+        self.inner.ledger.redeem(permit_id, digest)
+    }
 }
 
 /// Asks `approver`, bounded by the request's lifetime; any failure, timeout or mismatched

@@ -163,9 +163,10 @@ pub async fn answer_with_gate(
     gate: &preflight_core::Gate,
     host: Host,
     text: &str,
+    agent: Option<&str>,
     allow_means: AllowMeans,
 ) -> Reply {
-    let action: Action = match host.parse(text, None) {
+    let action: Action = match host.parse(text, agent) {
         Ok(action) => action,
         Err(error) => return host.block(&error.to_string()),
     };

@@ -1,16 +1,20 @@
 //! `preflight serve`: the HTTP API for agents in any language, and the approval console.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+mod identity;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use preflight_core::{Action, Checked, Decision, Gate, Outcome, Verdict};
+use preflight_audit::{AuditStore, Filter};
+use preflight_core::{
+    Action, ActionDigest, AuditEvent, AuditKind, Decision, Gate, Outcome, Timestamp, Verdict,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -18,31 +22,37 @@ use crate::error::CliError;
 use crate::hosts::Host;
 use crate::hosts::run::{AllowMeans, answer_with_gate};
 
+pub use identity::{AGENT_TOKENS, Identities, Identity};
+
 /// The OpenAPI document of the service, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
-
-/// Decisions waiting for their outcome report, by proposal id; bounded so that agents that
-/// never report cannot grow it without limit.
-const MAX_AWAITING: usize = 10_000;
 
 #[derive(Clone)]
 struct AppState {
     gate: Gate,
-    token: Arc<str>,
-    awaiting: Arc<Mutex<HashMap<Arc<str>, Checked>>>,
+    identities: Arc<Identities>,
+    /// The gate's audit store: outcomes are recorded there, so a restart loses none.
+    store: AuditStore,
 }
 
-/// The service's routes. `token` is the bearer token every `/v1` request must present;
-/// `console`, when given, is mounted under `/console`.
-pub fn router(gate: Gate, token: String, console: Option<Router>) -> Router {
+/// The service's routes. Every `/v1` request presents one of `identities`' bearer tokens, and
+/// acts as the agent it names; `store` is the gate's audit store; `console`, when given, is
+/// mounted under `/console`.
+pub fn router(
+    gate: Gate,
+    identities: Identities,
+    store: AuditStore,
+    console: Option<Router>,
+) -> Router {
     let state = AppState {
         gate,
-        token: Arc::from(token),
-        awaiting: Arc::new(Mutex::new(HashMap::new())),
+        identities: Arc::new(identities),
+        store,
     };
     let api = Router::new()
         .route("/v1/verify", post(verify))
         .route("/v1/outcome", post(outcome))
+        .route("/v1/permits/{id}/redeem", post(redeem))
         .route("/v1/hooks/{host}", post(hook))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state);
@@ -88,29 +98,22 @@ fn problem(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// Compares in time independent of where the first difference is.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 async fn require_token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    match presented {
-        Some(token) if same_secret(token.trim().as_bytes(), state.token.as_bytes()) => {
+    match presented.map(|token| state.identities.find(token.trim())) {
+        Some(Some(identity)) => {
+            request.extensions_mut().insert(identity.clone());
             next.run(request).await
         }
-        Some(_) => problem(StatusCode::UNAUTHORIZED, "invalid bearer token"),
+        Some(None) => problem(StatusCode::UNAUTHORIZED, "invalid bearer token"),
         None => {
             let mut response = problem(
                 StatusCode::UNAUTHORIZED,
@@ -143,14 +146,18 @@ struct VerifyResponse {
     verdict: preflight_core::Verdict,
 }
 
-async fn verify(State(state): State<AppState>, body: Bytes) -> Response {
+async fn verify(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    body: Bytes,
+) -> Response {
     let Ok(text) = std::str::from_utf8(&body) else {
         return problem(
             StatusCode::BAD_REQUEST,
             "invalid action: field `.`: not UTF-8",
         );
     };
-    let action = match Action::from_json(text) {
+    let mut action = match Action::from_json(text) {
         Ok(action) => action,
         Err(e) => {
             return (
@@ -165,6 +172,9 @@ async fn verify(State(state): State<AppState>, body: Bytes) -> Response {
                 .into_response();
         }
     };
+    if let Err(refusal) = identity.bind(&mut action) {
+        return problem(StatusCode::FORBIDDEN, refusal);
+    }
     let mut checked = match state.gate.check(action).await {
         Ok(checked) => checked,
         Err(e) => {
@@ -193,10 +203,12 @@ async fn verify(State(state): State<AppState>, body: Bytes) -> Response {
             .map(String::from)
             .collect(),
         suggestion: checked.verdict.suggestion.clone(),
-        permit_id: permit.as_ref().map(|p| p.id().to_string()),
         permit_expires_at: permit
             .as_ref()
             .and_then(|p| serde_json::to_value(p.expires_at()).ok()),
+        // Handed across the process boundary: redeemed once, for this action, through
+        // `POST /v1/permits/{id}/redeem`.
+        permit_id: permit.map(preflight_core::Permit::into_token),
         effects: checked
             .inspection
             .as_ref()
@@ -204,20 +216,91 @@ async fn verify(State(state): State<AppState>, body: Bytes) -> Response {
             .unwrap_or_default(),
         verdict: Verdict::clone(&checked.verdict),
     };
-    if permit.is_some() {
-        let mut awaiting = state.awaiting.lock().unwrap_or_else(|p| p.into_inner());
-        if awaiting.len() >= MAX_AWAITING {
-            awaiting.clear();
-        }
-        awaiting.insert(Arc::clone(&checked.proposal_id), checked);
-    }
     axum::Json(response).into_response()
+}
+
+/// The body of `POST /v1/permits/{id}/redeem`: the digest of what is about to run, or the
+/// action itself.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeemRequest {
+    #[serde(default)]
+    digest: Option<String>,
+    #[serde(default)]
+    action: Option<Value>,
+}
+
+/// `POST /v1/permits/{id}/redeem`: succeeds once, for exactly the action the permit was
+/// issued for, before it expires; the agent runs the action only after a 200.
+async fn redeem(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let request: RedeemRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "invalid redemption: {e}; expected {{\"digest\": \"<64 hex digits>\"}} or {{\"action\": {{…}}}}"
+                ),
+            );
+        }
+    };
+    let digest = match (request.digest, request.action) {
+        (Some(hex), None) => match ActionDigest::from_hex(hex.trim()) {
+            Some(digest) => digest,
+            None => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "invalid redemption: field `digest`: expected 64 hex digits",
+                );
+            }
+        },
+        (None, Some(value)) => match Action::from_value(value) {
+            Ok(mut action) => {
+                if let Err(refusal) = identity.bind(&mut action) {
+                    return problem(StatusCode::FORBIDDEN, refusal);
+                }
+                action.digest()
+            }
+            Err(e) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "invalid redemption: field `action{}`: {}",
+                        e.field, e.message
+                    ),
+                );
+            }
+        },
+        _ => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid redemption: give exactly one of `digest` and `action`",
+            );
+        }
+    };
+    match state.gate.redeem_digest(&id, &digest) {
+        Ok(()) => axum::Json(json!({ "redeemed": true, "permit_id": id })).into_response(),
+        Err(error) => problem(
+            StatusCode::CONFLICT,
+            format!("{error}: the action must not run"),
+        ),
+    }
 }
 
 /// `POST /v1/hooks/{host}`: a host's hook payload in, the host's answer out, as
 /// `preflight hook <host>` would print it. A block that the command would express by its exit
 /// code is the host's deny in the body.
-async fn hook(State(state): State<AppState>, Path(host): Path<String>, body: Bytes) -> Response {
+async fn hook(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path(host): Path<String>,
+    body: Bytes,
+) -> Response {
     let Some(host) = Host::from_name(&host) else {
         return problem(
             StatusCode::NOT_FOUND,
@@ -225,7 +308,16 @@ async fn hook(State(state): State<AppState>, Path(host): Path<String>, body: Byt
         );
     };
     let reply = match std::str::from_utf8(&body) {
-        Ok(text) => answer_with_gate(&state.gate, host, text, AllowMeans::Defer).await,
+        Ok(text) => {
+            answer_with_gate(
+                &state.gate,
+                host,
+                text,
+                identity.agent.as_deref(),
+                AllowMeans::Defer,
+            )
+            .await
+        }
         Err(_) => host.block("hook payload: not UTF-8"),
     }
     .over_http(host);
@@ -247,7 +339,11 @@ struct OutcomeReport {
     duration_ms: u64,
 }
 
-async fn outcome(State(state): State<AppState>, body: Bytes) -> Response {
+async fn outcome(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    body: Bytes,
+) -> Response {
     let mut deserializer = serde_json::Deserializer::from_slice(&body);
     let report: OutcomeReport = match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(report) => report,
@@ -263,12 +359,20 @@ async fn outcome(State(state): State<AppState>, body: Bytes) -> Response {
                 .into_response();
         }
     };
-    let checked = state
-        .awaiting
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(report.proposal_id.as_str());
-    let Some(checked) = checked else {
+    // The proposal's records, from the audit store: an outcome is accepted once, for an
+    // action that was allowed, from the agent it was allowed for, whenever it comes.
+    let records = match state
+        .store
+        .query(&Filter::new().with_proposal(report.proposal_id.clone()))
+        .await
+    {
+        Ok(records) => records,
+        Err(e) => return problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    let Some(permitted) = records
+        .iter()
+        .find(|r| matches!(r.event.kind, AuditKind::Permitted { .. }))
+    else {
         return problem(
             StatusCode::NOT_FOUND,
             format!(
@@ -277,12 +381,44 @@ async fn outcome(State(state): State<AppState>, body: Bytes) -> Response {
             ),
         );
     };
-    let outcome = Outcome {
-        success: report.success,
-        error: report.error,
-        duration_ms: report.duration_ms,
+    if let Some(agent) = &identity.agent {
+        if permitted.event.agent.as_deref() != Some(&**agent) {
+            return problem(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "proposal {} belongs to another agent than `{agent}`",
+                    report.proposal_id
+                ),
+            );
+        }
+    }
+    if records
+        .iter()
+        .any(|r| matches!(r.event.kind, AuditKind::Completed { .. }))
+    {
+        return problem(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no allowed action awaits an outcome under proposal {}: it was reported",
+                report.proposal_id
+            ),
+        );
+    }
+    let event = AuditEvent {
+        proposal_id: Arc::clone(&permitted.event.proposal_id),
+        digest: permitted.event.digest,
+        at: Timestamp::now(),
+        agent: permitted.event.agent.clone(),
+        tool: Arc::clone(&permitted.event.tool),
+        kind: AuditKind::Completed {
+            outcome: Outcome {
+                success: report.success,
+                error: report.error,
+                duration_ms: report.duration_ms,
+            },
+        },
     };
-    match state.gate.report_outcome(&checked, outcome).await {
+    match state.store.append_events(&[event]).await {
         Ok(()) => (StatusCode::NO_CONTENT, ()).into_response(),
         Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
@@ -293,17 +429,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_compare_exactly() {
-        assert!(same_secret(b"abc", b"abc"));
-        assert!(!same_secret(b"abc", b"abd"));
-        assert!(!same_secret(b"abc", b"abcd"));
-    }
-
-    #[test]
     fn the_openapi_document_is_json_and_names_the_routes() {
         let document: Value = serde_json::from_str(OPENAPI).unwrap();
         assert!(document["paths"]["/v1/verify"]["post"].is_object());
         assert!(document["paths"]["/v1/outcome"]["post"].is_object());
         assert!(document["paths"]["/v1/hooks/{host}"]["post"].is_object());
+        assert!(document["paths"]["/v1/permits/{id}/redeem"]["post"].is_object());
     }
 }
