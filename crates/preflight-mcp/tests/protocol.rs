@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use preflight_core::testkit::{MemoryAuditSink, ScriptedAnswer, ScriptedApprover};
 use preflight_core::{
-    Approval, ApprovalDecision, ApprovalError, ApprovalRequest, Approver, Gate, Proposal, Verdict,
-    Verifier, VerifyError, async_trait,
+    Approval, ApprovalDecision, ApprovalError, ApprovalRequest, Approver, AuditKind, AuditSink,
+    Gate, Proposal, Verdict, Verifier, VerifyError, async_trait,
 };
 use preflight_mcp::McpProxy;
 use serde_json::{Value, json};
@@ -17,7 +17,8 @@ use tokio::io::{
     AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines, ReadHalf, WriteHalf,
 };
 
-/// Allows `safe`, escalates `slow`, denies everything else.
+/// Allows `safe` and resource reads below `/inside/`, escalates `slow`, denies everything
+/// else.
 #[derive(Debug)]
 struct ByName;
 
@@ -26,6 +27,13 @@ impl Verifier for ByName {
     async fn verify(&self, proposal: &Proposal) -> Result<Verdict, VerifyError> {
         Ok(match proposal.action.tool.as_str() {
             "mcp__t__safe" => Verdict::allow("by-name", "safe"),
+            "mcp__t__read/resource"
+                if proposal.action.input["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/inside/")) =>
+            {
+                Verdict::allow("by-name", "a read inside")
+            }
             "mcp__t__slow" => Verdict::escalate("by-name", "a person decides"),
             other => Verdict::deny("by-name", format!("{other} is not allowed")),
         })
@@ -34,22 +42,62 @@ impl Verifier for ByName {
 
 type Received = Arc<Mutex<Vec<Value>>>;
 
-/// Records every message; answers requests with a tool result naming the method.
-async fn recording_server(stream: DuplexStream, received: Received) {
+/// The tools the test server lists.
+type Tools = Arc<Mutex<Value>>;
+
+fn default_tools() -> Value {
+    json!([{"name": "safe", "description": "harmless", "inputSchema": {"type": "object"}}])
+}
+
+/// Answers one request with a result naming its method; `None` for anything else.
+fn answer_to(message: &Value, tools: &Tools) -> Option<Value> {
+    let (Some(id), Some(method)) = (message.get("id"), message["method"].as_str()) else {
+        return None;
+    };
+    let result = if method == "tools/list" {
+        json!({ "tools": tools.lock().unwrap().clone() })
+    } else {
+        json!({"content": [{"type": "text", "text": format!("ran {method}")}]})
+    };
+    Some(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+}
+
+/// Records every message; answers requests with a tool result naming the method. A lenient
+/// server: it accepts batches, nested ones too, and answers them with an array. On the
+/// notification `notifications/test/sample` it asks the client for a sampling.
+async fn recording_server(stream: DuplexStream, received: Received, tools: Tools) {
     let (read, mut write) = tokio::io::split(stream);
     let mut lines = BufReader::new(read).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let message: Value = serde_json::from_str(&line).unwrap();
-        received.lock().unwrap().push(message.clone());
-        let (Some(id), Some(method)) = (message.get("id"), message["method"].as_str()) else {
-            continue;
+        let response = match message {
+            Value::Array(batch) => {
+                let mut flat = Vec::new();
+                let mut pending = batch;
+                while let Some(item) = pending.pop() {
+                    match item {
+                        Value::Array(items) => pending.extend(items),
+                        other => flat.push(other),
+                    }
+                }
+                let answers: Vec<Value> =
+                    flat.iter().filter_map(|m| answer_to(m, &tools)).collect();
+                received.lock().unwrap().extend(flat);
+                Value::Array(answers)
+            }
+            message => {
+                received.lock().unwrap().push(message.clone());
+                if message["method"] == "notifications/test/sample" {
+                    json!({"jsonrpc": "2.0", "id": "s1", "method": "sampling/createMessage",
+                           "params": {"messages": [], "maxTokens": 10}})
+                } else {
+                    match answer_to(&message, &tools) {
+                        Some(answer) => answer,
+                        None => continue,
+                    }
+                }
+            }
         };
-        let result = if method == "tools/list" {
-            json!({"tools": [{"name": "safe", "inputSchema": {"type": "object"}}]})
-        } else {
-            json!({"content": [{"type": "text", "text": format!("ran {method}")}]})
-        };
-        let response = json!({"jsonrpc": "2.0", "id": id, "result": result});
         write
             .write_all(format!("{response}\n").as_bytes())
             .await
@@ -61,6 +109,8 @@ struct Harness {
     lines: Lines<BufReader<ReadHalf<DuplexStream>>>,
     write: WriteHalf<DuplexStream>,
     received: Received,
+    audit: Arc<MemoryAuditSink>,
+    tools: Tools,
 }
 
 impl Harness {
@@ -69,20 +119,41 @@ impl Harness {
     }
 
     fn with_approver(approver: impl Approver + 'static) -> Self {
+        Self::build(approver, |proxy| proxy)
+    }
+
+    fn configured(configure: impl FnOnce(McpProxy) -> McpProxy) -> Self {
+        Self::build(ScriptedApprover::new(vec![]), configure)
+    }
+
+    fn build(
+        approver: impl Approver + 'static,
+        configure: impl FnOnce(McpProxy) -> McpProxy,
+    ) -> Self {
         let (client, proxy_client_side) = tokio::io::duplex(1 << 16);
         let (proxy_server_side, server) = tokio::io::duplex(1 << 16);
         let received = Received::default();
-        tokio::spawn(recording_server(server, Arc::clone(&received)));
+        let tools = Tools::new(Mutex::new(default_tools()));
+        tokio::spawn(recording_server(
+            server,
+            Arc::clone(&received),
+            Arc::clone(&tools),
+        ));
+        let audit = Arc::new(MemoryAuditSink::new());
         let gate = Gate::builder(ByName)
-            .with_audit(MemoryAuditSink::new())
+            .with_audit(Arc::clone(&audit))
             .with_approver(approver)
             .build()
             .unwrap();
         let (client_in, client_out) = tokio::io::split(proxy_client_side);
         let (server_out, server_in) = tokio::io::split(proxy_server_side);
-        tokio::spawn(async move {
+        let proxy = configure(
             McpProxy::new("t", gate)
                 .with_annotation_timeout(Duration::from_secs(2))
+                .with_audit(Arc::clone(&audit) as Arc<dyn AuditSink>),
+        );
+        tokio::spawn(async move {
+            proxy
                 .run(client_in, client_out, server_out, server_in)
                 .await
         });
@@ -91,6 +162,8 @@ impl Harness {
             lines: BufReader::new(read).lines(),
             write,
             received,
+            audit,
+            tools,
         }
     }
 
@@ -150,29 +223,200 @@ async fn allowed_calls_pass_and_denied_ones_never_reach_the_server() {
     assert_eq!(h.calls()[0]["params"]["name"], "safe");
 }
 
+/// The refusals in the audit trail: the refused action's tool and the message.
+fn refusals(audit: &MemoryAuditSink) -> Vec<(String, String)> {
+    let events = audit.events();
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            AuditKind::Refused { message, .. } => Some((e.tool.to_string(), message.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn a_batch_cannot_smuggle_a_call_past_verification() {
+async fn a_batch_with_a_call_is_refused_whole_and_never_forwarded() {
     let mut h = Harness::new(vec![]);
+    let write_outside = json!({"jsonrpc": "2.0", "id": 11, "method": "tools/call",
+        "params": {"name": "write_file", "arguments": {"path": "/outside/x", "content": "pwned"}}});
     let batch = json!([
         {"jsonrpc": "2.0", "id": 10, "method": "ping"},
-        call(json!(11), "rm_everything"),
+        write_outside,
         call(json!(12), "safe"),
     ]);
     h.send(&batch.to_string()).await;
-    let mut answers = Vec::new();
-    for _ in 0..3 {
-        answers.push(h.answer().await);
+    let answer = h.answer().await;
+    let answers = answer.as_array().expect("an array for a batch");
+    let ids: Vec<&Value> = answers.iter().map(|a| &a["id"]).collect();
+    assert_eq!(ids, [&json!(10), &json!(11), &json!(12)]);
+    for answer in answers {
+        assert_eq!(answer["error"]["code"], -32600, "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("refused this batch")
+        );
     }
-    let by_id = |id: i64| answers.iter().find(|a| a["id"] == id).unwrap().clone();
-    assert_eq!(by_id(11)["result"]["isError"], true);
-    assert_eq!(by_id(12)["result"]["content"][0]["text"], "ran tools/call");
-    assert_eq!(by_id(10)["result"]["content"][0]["text"], "ran ping");
-    let names: Vec<Value> = h
-        .calls()
+    // Nothing of the batch reached the server, not even the ping.
+    h.send(r#"{"jsonrpc":"2.0","id":13,"method":"ping"}"#).await;
+    assert_eq!(h.answer().await["id"], 13);
+    let received = h.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let refused = refusals(&h.audit);
+    let tools: Vec<&str> = refused.iter().map(|(tool, _)| tool.as_str()).collect();
+    assert_eq!(tools, ["mcp__t__write_file", "mcp__t__safe"]);
+    let proposed = h.audit.events().into_iter().find_map(|e| match e.kind {
+        AuditKind::Proposed { action, .. } if action.tool == "mcp__t__write_file" => Some(action),
+        _ => None,
+    });
+    assert_eq!(proposed.unwrap().input["path"], "/outside/x");
+}
+
+#[tokio::test]
+async fn nested_batches_are_refused_whatever_they_hold() {
+    let mut h = Harness::new(vec![]);
+    let write_outside = json!({"jsonrpc": "2.0", "id": 21, "method": "tools/call",
+        "params": {"name": "write_file", "arguments": {"path": "/outside/x", "content": "pwned"}}});
+    h.send(&json!([[write_outside]]).to_string()).await;
+    let answer = h.answer().await;
+    assert_eq!(answer[0]["id"], 21);
+    assert_eq!(answer[0]["error"]["code"], -32600);
+    h.send(&json!([[{"jsonrpc": "2.0", "id": 22, "method": "ping"}]]).to_string())
+        .await;
+    assert_eq!(h.answer().await[0]["error"]["code"], -32600);
+    h.send("[]").await;
+    assert_eq!(h.answer().await["error"]["code"], -32600);
+    assert!(h.received.lock().unwrap().is_empty());
+    let refused = refusals(&h.audit);
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert_eq!(refused[0].0, "mcp__t__write_file");
+    assert!(refused[0].1.contains("may not nest"), "{}", refused[0].1);
+    assert_eq!(refused[1].0, "mcp__t__batch");
+}
+
+#[tokio::test]
+async fn a_batch_of_harmless_messages_is_forwarded() {
+    let mut h = Harness::new(vec![]);
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+    ]);
+    h.send(&batch.to_string()).await;
+    let mut ids = vec![
+        h.answer().await["id"].clone(),
+        h.answer().await["id"].clone(),
+    ];
+    ids.sort_by_key(|id| id.as_i64());
+    assert_eq!(ids, [json!(1), json!(2)]);
+    assert_eq!(h.received.lock().unwrap().len(), 3);
+    assert!(refusals(&h.audit).is_empty());
+}
+
+#[tokio::test]
+async fn a_message_past_the_limit_is_refused_without_being_kept() {
+    let mut h = Harness::new(vec![]);
+    let content = "x".repeat(50 << 20);
+    let huge = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "safe", "arguments": {"content": content}}})
+    .to_string();
+    drop(content);
+    let size = huge.len();
+    // Written while the answer is read: the proxy must answer without the whole message.
+    let write = tokio::spawn(async move {
+        h.write.write_all(huge.as_bytes()).await.unwrap();
+        h.write.write_all(b"\n").await.unwrap();
+        h
+    });
+    let mut h = write.await.unwrap();
+    let answer = h.answer().await;
+    assert_eq!(answer["id"], 5, "{answer}");
+    assert_eq!(answer["error"]["code"], -32600);
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("limit of {}", 1 << 20)),
+        "{message}"
+    );
+    assert!(message.contains(&size.to_string()), "{message}");
+    // The session goes on; nothing reached the server.
+    h.send(r#"{"jsonrpc":"2.0","id":6,"method":"ping"}"#).await;
+    assert_eq!(h.answer().await["id"], 6);
+    assert!(h.calls().is_empty());
+    let events = h.audit.events();
+    let proposed = events
         .iter()
-        .map(|c| c["params"]["name"].clone())
-        .collect();
-    assert_eq!(names, [json!("safe")]);
+        .find_map(|e| match &e.kind {
+            AuditKind::Proposed { action, .. } => Some(action.clone()),
+            _ => None,
+        })
+        .unwrap();
+    // The tool's name comes after its 50 MB of arguments: only the method is known.
+    assert_eq!(proposed.tool, "mcp__t__tools/call");
+    assert_eq!(proposed.context.labels["mcp.method"], "tools/call");
+    assert_eq!(proposed.input["oversized"]["size"], size);
+    assert_eq!(
+        proposed.input["oversized"]["sha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+    let recorded = serde_json::to_string(&events).unwrap();
+    assert!(
+        recorded.len() < 16 * 1024,
+        "{} bytes on record",
+        recorded.len()
+    );
+    assert_eq!(refusals(&h.audit).len(), 1);
+}
+
+#[tokio::test]
+async fn the_limit_is_configurable() {
+    let mut h = Harness::configured(|proxy| proxy.with_max_message_bytes(64));
+    h.send(&call(json!(1), "safe").to_string()).await;
+    let answer = h.answer().await;
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 64 bytes"),
+        "{answer}"
+    );
+    assert!(h.calls().is_empty());
+}
+
+#[tokio::test]
+async fn deep_nesting_and_duplicate_keys_are_answered_with_errors() {
+    let mut h = Harness::new(vec![]);
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    h.send(&deep).await;
+    let answer = h.answer().await;
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    let deep_object = format!(
+        r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"safe","arguments":{{"a":{}{}}}}}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    h.send(&deep_object).await;
+    let answer = h.answer().await;
+    assert_eq!(answer["id"], 3);
+    assert_eq!(answer["error"]["code"], -32700);
+    // Parsers disagree on which of two keys counts: neither is trusted.
+    h.send(r#"{"jsonrpc":"2.0","id":4,"method":"ping","method":"tools/call","params":{"name":"rm_everything"}}"#)
+        .await;
+    let answer = h.answer().await;
+    assert_eq!(answer["error"]["code"], -32700);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate key")
+    );
+    h.send(r#"{"jsonrpc":"2.0","id":5,"method":"ping"}"#).await;
+    assert_eq!(h.answer().await["id"], 5);
+    assert_eq!(h.received.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
