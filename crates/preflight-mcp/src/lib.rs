@@ -848,17 +848,17 @@ impl Shared {
                     ));
                 }
             };
-            let annotations = self.annotations_for(&call.name).await;
-            let action = action_for_call(&self.proxy.server, &call, annotations);
             if methods::is_reserved_tool(&call.name) {
                 let text = format!(
                     "preflight refused this call: `{}` is the name under which preflight \
                      verifies an MCP method, so a tool of that name cannot be told apart from it",
                     call.name
                 );
-                self.record_refusal(action, &text);
+                self.record_refusal(action_for_call(&self.proxy.server, &call, None), &text);
                 return Some(refuse(&text));
             }
+            let annotations = self.annotations_for(&call.name).await;
+            let action = action_for_call(&self.proxy.server, &call, annotations);
             if let Some(text) = self.pin_refusal(&call.name) {
                 self.record_refusal(action, &text);
                 return Some(refuse(&text));
