@@ -8,6 +8,7 @@ mod eval;
 mod hosts;
 mod init;
 mod install;
+mod mcp;
 mod serve;
 
 use std::io::Write;
@@ -90,15 +91,10 @@ enum Command {
     Install(install::InstallArgs),
     /// Remove preflight's hook from an agent host's user settings.
     Uninstall(install::UninstallArgs),
-    /// Proxy an MCP server over stdio, verifying every tools/call.
-    Mcp {
-        /// The server's name in tool names (`mcp__<name>__<tool>`).
-        #[arg(long)]
-        server_name: String,
-        /// The server command and its arguments, after `--`.
-        #[arg(last = true, required = true)]
-        command: Vec<String>,
-    },
+    /// Proxy an MCP server over stdio, verifying every request with side effects.
+    Mcp(mcp::McpArgs),
+    /// Accept the changed description and input schema of an MCP tool (refused until then).
+    McpAccept(mcp::AcceptArgs),
     /// Serve the HTTP API (and the approval console when PREFLIGHT_APPROVER_TOKENS is set).
     Serve {
         /// The address to listen on (default 127.0.0.1:7878).
@@ -248,10 +244,8 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Approve { code } => approve(&settings, &code).await,
         Command::Install(args) => install::install(&args, &settings),
         Command::Uninstall(args) => install::uninstall(&args),
-        Command::Mcp {
-            server_name,
-            command,
-        } => mcp(&settings, server_name, command).await,
+        Command::Mcp(args) => mcp::mcp(&settings, args).await,
+        Command::McpAccept(args) => mcp::accept(&settings, &args),
         Command::Serve { listen, token } => serve(&settings, listen, token).await,
         Command::Eval { corpus, json } => eval::run(&settings, &corpus, json).await,
         Command::Policy { command } => policy(&settings, command),
@@ -290,38 +284,6 @@ async fn approve(settings: &Settings, code: &str) -> Result<u8, CliError> {
     let store = engine::open_audit(&url).await?;
     print(&approve::approve(&store, code).await?)?;
     Ok(EXIT_OK)
-}
-
-async fn mcp(settings: &Settings, server: String, command: Vec<String>) -> Result<u8, CliError> {
-    let engine = Engine::build(settings, true).await?;
-    let Some(gate) = engine.gate.clone() else {
-        return Err(CliError::Config(
-            "the MCP proxy needs an audit store".into(),
-        ));
-    };
-    let Some((program, args)) = command.split_first() else {
-        return Err(CliError::Config(
-            "name the MCP server command after `--`".into(),
-        ));
-    };
-    let mut server_command = tokio::process::Command::new(program);
-    server_command.args(args);
-    let mut proxy = preflight_mcp::McpProxy::new(server, gate);
-    if let Some(agent) = &settings.agent {
-        proxy = proxy.with_agent(agent);
-    }
-    if let Ok(cwd) = std::env::current_dir() {
-        proxy = proxy.with_cwd(cwd.display().to_string());
-    }
-    let status = proxy
-        .run_stdio(server_command)
-        .await
-        .map_err(|e| CliError::Mcp(e.to_string()))?;
-    Ok(if status.success() {
-        EXIT_OK
-    } else {
-        EXIT_ERROR
-    })
 }
 
 async fn serve(

@@ -18,15 +18,21 @@ use tokio::process::Command;
 
 /// The entry script of the filesystem server, or `None` when external tests are skipped.
 fn server_entry() -> Option<String> {
+    // Where `scripts/mcp.sh` installs it; the variable only overrides.
+    const INSTALLED: &str = "/tmp/preflight-mcp-servers/node_modules/@modelcontextprotocol/\
+                             server-filesystem/dist/index.js";
     match std::env::var("PREFLIGHT_MCP_FS_SERVER") {
         Ok(path) => Some(path),
+        Err(_) if Path::new(INSTALLED).is_file() => Some(INSTALLED.to_string()),
         Err(_) if std::env::var("PREFLIGHT_SKIP_EXTERNAL").as_deref() == Ok("1") => {
-            eprintln!("skipped: PREFLIGHT_MCP_FS_SERVER is not set (PREFLIGHT_SKIP_EXTERNAL=1)");
+            eprintln!(
+                "skipped: the MCP filesystem server is not installed (PREFLIGHT_SKIP_EXTERNAL=1)"
+            );
             None
         }
         Err(_) => panic!(
-            "PREFLIGHT_MCP_FS_SERVER is not set: run `. scripts/mcp.sh` to install the MCP \
-             filesystem server, or set PREFLIGHT_SKIP_EXTERNAL=1 to skip this test"
+            "the MCP filesystem server is not installed: run `scripts/mcp.sh`, set \
+             PREFLIGHT_MCP_FS_SERVER, or set PREFLIGHT_SKIP_EXTERNAL=1 to skip this test"
         ),
     }
 }
