@@ -460,3 +460,20 @@ fn a_line_with_many_unclosed_brackets_is_opaque_without_parsing() {
     let inspection = inspect_shell(&balanced, &context, &envelope_environments());
     assert!(!inspection.is_opaque(), "{:?}", inspection.effects);
 }
+
+#[test]
+fn an_empty_here_document_delimiter_is_opaque_without_parsing() {
+    // Found by fuzzing: the parser's tokenizer never returned on these.
+    let context = ShellContext::new(Some("/workspace/app"), Some("/home/alice"));
+    for line in [
+        "npmca\"\"l<<<<<\"\"<sql<<\"\"<<< ",
+        "cat <<\"\" x ",
+        "cat << '' x\t",
+        "cat <<-\"\"\"\" x ",
+    ] {
+        let inspection = inspect_shell(line, &context, &envelope_environments());
+        assert!(inspection.is_opaque(), "{line:?}: {:?}", inspection.effects);
+    }
+    let inspection = inspect_shell("cat <<EOF\nx\nEOF", &context, &envelope_environments());
+    assert!(!inspection.is_opaque(), "{:?}", inspection.effects);
+}

@@ -220,6 +220,11 @@ impl Walker<'_> {
             self.opaque_line(text, "brackets nested too deeply to parse");
             return;
         }
+        if has_empty_heredoc_tag(text) {
+            // `cat <<"" x `: the parser's tokenizer never returns on some of these.
+            self.opaque_line(text, "a here-document with an empty delimiter");
+            return;
+        }
         if brackets.unclosed > MAX_UNCLOSED_BRACKETS {
             self.opaque_line(text, "too many brackets left unclosed to parse");
             return;
@@ -688,6 +693,39 @@ fn has_huge_fd_number(text: &str) -> bool {
 }
 
 /// The deepest nesting of brackets and quotes-free parentheses in `text`, counted cheaply.
+/// Whether the text holds a here-document whose delimiter is empty (`<<""`, `<< ''`,
+/// `<<-""""`), read byte by byte wherever it appears.
+fn has_empty_heredoc_tag(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = text.get(from..).and_then(|rest| rest.find("<<")) {
+        let mut at = from + found + 2;
+        from = at;
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        while matches!(bytes.get(at), Some(b' ' | b'\t')) {
+            at += 1;
+        }
+        let mut pairs = 0;
+        while let (Some(&open), Some(&close)) = (bytes.get(at), bytes.get(at + 1)) {
+            if (open == b'"' || open == b'\'') && close == open {
+                pairs += 1;
+                at += 2;
+            } else {
+                break;
+            }
+        }
+        let ends = bytes
+            .get(at)
+            .is_none_or(|b| b.is_ascii_whitespace() || b";&|<>()".contains(b));
+        if pairs > 0 && ends {
+            return true;
+        }
+    }
+    false
+}
+
 /// How brackets nest in the text, read byte by byte: a closer that does not match the
 /// innermost opener closes nothing (`(]` leaves the `(` open).
 struct Brackets {
