@@ -15,9 +15,9 @@ pub use answer::{
 pub use cache::{CacheKey, VerdictCache};
 pub use error::LlmError;
 pub use prompt::{Prompt, Templates};
-pub use provider::{Provider, VERDICT_TOOL};
+pub use provider::{Provider, StructuredOutput, VERDICT_TOOL};
 pub use transport::RetryPolicy;
 pub use verifier::{
-    ENV_API_KEY, ENV_BASE_URL, ENV_DEADLINE_MS, ENV_MODEL, ENV_PROVIDER, LlmVerifier,
-    LlmVerifierBuilder, Pricing,
+    ENV_API_KEY, ENV_BASE_URL, ENV_DEADLINE_MS, ENV_MODEL, ENV_PROVIDER, ENV_STRUCTURED_OUTPUT,
+    LlmVerifier, LlmVerifierBuilder, Pricing,
 };
