@@ -4,6 +4,7 @@ mod answer;
 mod cache;
 mod error;
 pub mod eval;
+mod judged;
 pub mod prompt;
 mod provider;
 mod transport;
@@ -14,6 +15,7 @@ pub use answer::{
 };
 pub use cache::{CacheKey, VerdictCache};
 pub use error::LlmError;
+pub use judged::{JudgeStats, RulesThenJudge};
 pub use prompt::{Prompt, Templates};
 pub use provider::{Provider, StructuredOutput, VERDICT_TOOL};
 pub use transport::RetryPolicy;

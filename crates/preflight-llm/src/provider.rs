@@ -399,10 +399,16 @@ fn openai_choice(value: &Value) -> Result<&Value, LlmError> {
     if let Some(refusal) = choice["message"]["refusal"].as_str() {
         return Err(LlmError::Refused(excerpt(refusal)));
     }
+    // Only a reason that says the answer ended of itself counts; anything else (a cut, a
+    // filter, an unknown or missing reason) is not a finished verdict.
     match choice["finish_reason"].as_str() {
+        Some("stop" | "tool_calls") => Ok(choice),
         Some("length") => Err(LlmError::Truncated("finish_reason length".into())),
         Some("content_filter") => Err(LlmError::Refused("finish_reason content_filter".into())),
-        _ => Ok(choice),
+        other => Err(LlmError::Malformed(format!(
+            "unexpected finish_reason {}",
+            other.map_or_else(|| "(none)".to_string(), |r| format!("`{}`", excerpt(r)))
+        ))),
     }
 }
 
@@ -444,8 +450,15 @@ fn parse_ollama(value: &Value) -> Result<ModelAnswer, LlmError> {
             excerpt(error)
         )));
     }
-    if value["done_reason"] == "length" {
-        return Err(LlmError::Truncated("done_reason length".into()));
+    match value["done_reason"].as_str() {
+        Some("stop") => {}
+        Some("length") => return Err(LlmError::Truncated("done_reason length".into())),
+        other => {
+            return Err(LlmError::Malformed(format!(
+                "unexpected done_reason {}",
+                other.map_or_else(|| "(none)".to_string(), |r| format!("`{}`", excerpt(r)))
+            )));
+        }
     }
     let content = value["message"]["content"]
         .as_str()
