@@ -277,3 +277,58 @@ impl preflight_core::Inspector for Opaque {
         }
     }
 }
+
+#[tokio::test]
+async fn ollama_native_format_goes_to_api_chat_with_the_schema() {
+    let body = |done_reason: &str| {
+        json!({
+            "model": "qwen2.5:7b",
+            "message": {
+                "role": "assistant",
+                "content": "{\"decision\": \"deny\", \"confidence\": 0.9, \"reason\": \"deletes a database outside the repository\", \"suggestion\": \"\"}",
+            },
+            "done": true,
+            "done_reason": done_reason,
+            "prompt_eval_count": 640,
+            "eval_count": 31,
+        })
+    };
+    for (done_reason, expected) in [("stop", Some(Decision::Deny)), ("length", None)] {
+        let cassette = Cassette {
+            description: "Ollama's native chat".into(),
+            request: support::ExpectedRequest {
+                method: "POST".into(),
+                path: "/api/chat".into(),
+            },
+            replies: vec![support::Reply {
+                status: 200,
+                headers: Vec::new(),
+                body: Some(body(done_reason)),
+                raw: None,
+                delay_ms: 0,
+            }],
+        };
+        let server = ReplayServer::start(cassette, "/v1").await;
+        let verifier = judge(&server)
+            .structured_output(StructuredOutput::Ollama)
+            .build()
+            .unwrap();
+        assert!(verifier.endpoint().ends_with("/api/chat"));
+        let verdict = verifier.judge(&violation()).await;
+        match expected {
+            Some(decision) => {
+                let verdict = verdict.unwrap();
+                assert_eq!(verdict.decision, decision);
+                let usage = verdict.usage.unwrap();
+                assert_eq!((usage.input_tokens, usage.output_tokens), (640, 31));
+            }
+            None => assert!(
+                matches!(verdict, Err(LlmError::Truncated(_))),
+                "{verdict:?}"
+            ),
+        }
+        let request = &server.requests()[0];
+        assert_eq!(request.body["format"], preflight_llm::answer_schema());
+        assert_eq!(request.body["stream"], false);
+    }
+}
