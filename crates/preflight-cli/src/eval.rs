@@ -290,6 +290,7 @@ pub async fn run(settings: &Settings, inputs: &Inputs, json: bool) -> Result<u8,
         Verifiers::Llm => "llm",
         Verifiers::Both => "rules+llm",
     };
+    let judged = settings.verifiers != Verifiers::Rules;
     let judged_before = engine.judge_stats.as_ref().map_or(0, |s| s.judged());
     let mut report = Report::default();
     report.total.corpus = "total".into();
@@ -323,9 +324,9 @@ pub async fn run(settings: &Settings, inputs: &Inputs, json: bool) -> Result<u8,
                     bar.set_message(item.id.clone());
                     bar.inc(1);
                 }
-                // Where no bar can be drawn (a log file): one line per case, so that a long
-                // run can be read while it goes.
-                None if !json => {
+                // Where no bar can be drawn (a log file) and the judge makes a run long: one
+                // line per case, so that it can be read while it goes.
+                None if !json && judged => {
                     let usage = preflight_llm::eval::total_usage(&verdict);
                     eprintln!(
                         "eval: {done}/{total_cases} {} expected {}, got {} in {} ms, tokens {} in {} out",
@@ -391,7 +392,9 @@ pub async fn run(settings: &Settings, inputs: &Inputs, json: bool) -> Result<u8,
         if report.scores.len() > 1 {
             lines.push(report.total.line());
         }
-        lines.push(report.measures.line());
+        if judged {
+            lines.push(report.measures.line());
+        }
         print_results(lines.into_iter(), report.passed, report.failed)?;
     }
     Ok(exit_for_failures(report.failed))
