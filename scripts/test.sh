@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need (PostgreSQL,
-# Chromium and ChromeDriver, the MCP filesystem server, strace and bubblewrap, cargo-nextest),
+# Chromium and ChromeDriver, the MCP filesystem server, a local model server for the LLM judge,
+# strace and bubblewrap, cargo-nextest),
 # starts the throwaway services, runs a sample of the soundness oracle, then builds once and
 # runs every test binary of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Each setup script is idempotent and prints `export NAME=value` lines for the tests.
-for setup in scripts/postgres.sh scripts/chromium.sh scripts/mcp.sh; do
+for setup in scripts/postgres.sh scripts/chromium.sh scripts/mcp.sh scripts/llm.sh; do
   if [ -x "$setup" ]; then
     echo "== $setup" >&2
     exports=$("$setup")

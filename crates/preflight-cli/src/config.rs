@@ -21,6 +21,16 @@ use crate::error::CliError;
 ///
 /// [serve]
 /// listen = "127.0.0.1:7878"
+///
+/// [llm]                            # the judge, when `verifiers` names llm
+/// provider = "openai"              # or "anthropic"; PREFLIGHT_LLM_* fill what is unset
+/// base_url = "http://127.0.0.1:8080/v1"
+/// model = "qwen2.5-7b-instruct"
+/// structured_output = "json_object" # json_schema, json_object, ollama, tool, none; negotiated when unset
+/// confidence_threshold = 0.8       # a less confident allow escalates
+/// samples = 3                      # self-consistency: ask 3 times...
+/// agreement = 1.0                  # ...and escalate unless this share agrees
+/// may_loosen = false               # the judge only tightens what the rules decided
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +54,37 @@ pub struct FileConfig {
     /// `preflight serve` settings.
     #[serde(default)]
     pub serve: ServeConfig,
+    /// The LLM judge's settings.
+    #[serde(default)]
+    pub llm: LlmConfig,
+}
+
+/// `[llm]` in the configuration file. Unset keys fall back to the `PREFLIGHT_LLM_*`
+/// environment variables, then to the judge's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    /// `openai` (any OpenAI-compatible server) or `anthropic`.
+    pub provider: Option<String>,
+    /// The endpoint's base URL.
+    pub base_url: Option<String>,
+    /// The model.
+    pub model: Option<String>,
+    /// How the verdict's structure is requested; negotiated when unset.
+    pub structured_output: Option<String>,
+    /// An allow below this confidence escalates.
+    pub confidence_threshold: Option<f64>,
+    /// Self-consistency: how many samples.
+    pub samples: Option<u32>,
+    /// Self-consistency: the share of samples that must agree.
+    pub agreement: Option<f64>,
+    /// Whether the judge's decision may replace the policy default even where it is less
+    /// strict (default false: the judge only tightens what the rules decided).
+    pub may_loosen: Option<bool>,
+    /// The most tokens the judge may answer with.
+    pub max_tokens: Option<u32>,
+    /// The text the judge judges against, when there is no policy file to show it.
+    pub envelope: Option<String>,
 }
 
 /// `[serve]` in the configuration file.
@@ -161,6 +202,8 @@ pub struct Settings {
     pub escalate_on_failure: bool,
     /// `preflight serve`'s address.
     pub listen: Option<String>,
+    /// The LLM judge's settings.
+    pub llm: LlmConfig,
 }
 
 impl Settings {
@@ -207,6 +250,7 @@ impl Settings {
             approval_timeout_secs: file.approval_timeout_secs.unwrap_or(600),
             escalate_on_failure,
             listen: file.serve.listen,
+            llm: file.llm,
         })
     }
 
@@ -294,6 +338,22 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
+        let (_dir, path) = write("[llm]\nmay_loosen = true\nsamples = 3\n");
+        let settings = Settings::load(&Overrides {
+            config: Some(path),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!(settings.llm.may_loosen, Some(true));
+        assert_eq!(settings.llm.samples, Some(3));
+        let (_dir, path) = write("[llm]\nmay_losen = true\n");
+        assert!(
+            Settings::load(&Overrides {
+                config: Some(path),
+                ..Overrides::default()
+            })
+            .is_err()
+        );
         let (_dir, path) = write("verifiers = [\"oracle\"]\n");
         let error = Settings::load(&Overrides {
             config: Some(path),

@@ -9,7 +9,7 @@ use preflight_audit::AuditStore;
 use preflight_core::compose::verify_within;
 use preflight_core::{
     Action, Approver, Checked, Decision, Effect, FailClosed, Gate, Inspection, Inspector, Proposal,
-    Stack, Verdict, Verifier,
+    Verdict, Verifier,
 };
 use preflight_rules::{Policy, PolicyVerifier};
 use serde::Serialize;
@@ -76,6 +76,8 @@ pub struct Engine {
     pub deadline: Duration,
     /// What a verifier failure becomes.
     pub on_failure: FailClosed,
+    /// How many proposals reached the judge, when the rules run first and the judge after.
+    pub judge_stats: Option<Arc<preflight_llm::JudgeStats>>,
 }
 
 /// What was decided about one action.
@@ -123,20 +125,29 @@ impl Engine {
                 None => None,
             },
         };
-        let verifier: Arc<dyn Verifier> = match settings.verifiers {
-            Verifiers::Rules => Arc::new(rules_verifier(&policy)?),
-            Verifiers::Llm => Arc::new(llm_verifier(settings)?),
-            Verifiers::Both => Arc::new(
-                Stack::new()
-                    .tier(rules_verifier(&policy)?)
-                    .tier(llm_verifier(settings)?)
-                    .named("rules+llm"),
-            ),
-        };
         let on_failure = if settings.escalate_on_failure {
             FailClosed::Escalate
         } else {
             FailClosed::Deny
+        };
+        let mut judge_stats = None;
+        let verifier: Arc<dyn Verifier> = match settings.verifiers {
+            Verifiers::Rules => Arc::new(rules_verifier(&policy)?),
+            Verifiers::Llm => Arc::new(llm_verifier(settings)?),
+            Verifiers::Both => {
+                // The judge sees only what the rules leave open, and by default only tightens.
+                let mut both = preflight_llm::RulesThenJudge::new(
+                    rules_verifier(&policy)?,
+                    llm_verifier(settings)?,
+                )
+                .may_loosen(settings.llm.may_loosen.unwrap_or(false))
+                .on_failure(on_failure);
+                if let Some(policy) = &policy {
+                    both = both.with_inspector(Arc::new(PolicyInspector(Arc::clone(policy))));
+                }
+                judge_stats = Some(both.stats());
+                Arc::new(both)
+            }
         };
         let deadline = Duration::from_millis(settings.timeout_ms);
         let url = match (&settings.audit, require_audit) {
@@ -183,6 +194,7 @@ impl Engine {
             audit,
             deadline,
             on_failure,
+            judge_stats,
         })
     }
 
@@ -280,10 +292,35 @@ fn rules_verifier(policy: &Option<Arc<Policy>>) -> Result<PolicyVerifier, CliErr
 }
 
 fn llm_verifier(settings: &Settings) -> Result<preflight_llm::LlmVerifier, CliError> {
+    let llm = &settings.llm;
+    let invalid = |e: preflight_llm::LlmError| CliError::Config(format!("[llm]: {e}"));
     let mut builder = preflight_llm::LlmVerifierBuilder::new()
         .deadline(Duration::from_millis(settings.timeout_ms));
-    if let Some(path) = &settings.policy {
+    if let Some(envelope) = &llm.envelope {
+        builder = builder.envelope(envelope.clone());
+    } else if let Some(path) = &settings.policy {
         builder = builder.envelope(policy_text(path)?);
+    }
+    if let Some(provider) = &llm.provider {
+        builder = builder.provider(provider.parse().map_err(invalid)?);
+    }
+    if let Some(base_url) = &llm.base_url {
+        builder = builder.base_url(base_url.clone());
+    }
+    if let Some(model) = &llm.model {
+        builder = builder.model(model.clone());
+    }
+    if let Some(mode) = &llm.structured_output {
+        builder = builder.structured_output(mode.parse().map_err(invalid)?);
+    }
+    if let Some(threshold) = llm.confidence_threshold {
+        builder = builder.confidence_threshold(threshold);
+    }
+    if llm.samples.is_some() || llm.agreement.is_some() {
+        builder = builder.self_consistency(llm.samples.unwrap_or(1), llm.agreement.unwrap_or(1.0));
+    }
+    if let Some(max_tokens) = llm.max_tokens {
+        builder = builder.max_tokens(max_tokens);
     }
     builder
         .from_env()

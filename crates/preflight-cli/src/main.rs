@@ -110,8 +110,19 @@ enum Command {
     /// corpus and in total.
     Eval {
         /// A corpus (JSON Lines); repeat for several, each scored on its own and in total.
-        #[arg(long, required = true)]
+        #[arg(long, required_unless_present = "trajectories")]
         corpus: Vec<PathBuf>,
+        /// A trajectory dataset in the R-Judge shape (datasets/assebench-security.json): the
+        /// last agent action of each record is judged; label 1 must be blocked. Repeatable.
+        #[arg(long)]
+        trajectories: Vec<PathBuf>,
+        /// At most this many cases of each file.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Judge with the LLM: the same as `--verifier llm` (or `both` with a policy), unless
+        /// `--verifier` says otherwise.
+        #[arg(long)]
+        llm: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -247,7 +258,28 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Mcp(args) => mcp::mcp(&settings, args).await,
         Command::McpAccept(args) => mcp::accept(&settings, &args),
         Command::Serve { listen, token } => serve(&settings, listen, token).await,
-        Command::Eval { corpus, json } => eval::run(&settings, &corpus, json).await,
+        Command::Eval {
+            corpus,
+            trajectories,
+            limit,
+            llm,
+            json,
+        } => {
+            let mut settings = settings;
+            if llm && cli.global.verifier.is_none() {
+                settings.verifiers = if settings.policy.is_some() {
+                    config::Verifiers::Both
+                } else {
+                    config::Verifiers::Llm
+                };
+            }
+            let inputs = eval::Inputs {
+                corpora: corpus,
+                trajectories,
+                limit,
+            };
+            eval::run(&settings, &inputs, json).await
+        }
         Command::Policy { command } => policy(&settings, command),
         Command::Audit { command } => audit(&settings, command).await,
         Command::Init(args) => init::run(&args),

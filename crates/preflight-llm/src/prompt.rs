@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use preflight_core::{Action, Inspection, Proposal};
+use preflight_core::{Action, Decision, Inspection, Proposal, Reason, Verdict};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -230,11 +230,23 @@ pub fn render(
     policy_version: &str,
     proposal: &Proposal,
 ) -> Result<Prompt, LlmError> {
-    render_with_boundaries(
+    render_with_rules(templates, envelope, policy_version, proposal, None)
+}
+
+/// As [`render`], with what the rules found (`rules`, the rules tier's verdict) in the data
+/// block: which rules matched, which effects no rule covered, the declarations they checked.
+pub fn render_with_rules(
+    templates: &Templates,
+    envelope: &str,
+    policy_version: &str,
+    proposal: &Proposal,
+    rules: Option<&Verdict>,
+) -> Result<Prompt, LlmError> {
+    render_inner(
         templates,
         envelope,
         policy_version,
-        proposal,
+        &data_block_with_rules(proposal, rules),
         std::iter::repeat_with(random_boundary).take(16),
     )
 }
@@ -248,7 +260,23 @@ pub fn render_with_boundaries(
     proposal: &Proposal,
     candidates: impl IntoIterator<Item = String>,
 ) -> Result<Prompt, LlmError> {
-    let data = data_block(proposal);
+    render_inner(
+        templates,
+        envelope,
+        policy_version,
+        &data_block(proposal),
+        candidates,
+    )
+}
+
+fn render_inner(
+    templates: &Templates,
+    envelope: &str,
+    policy_version: &str,
+    data: &str,
+    candidates: impl IntoIterator<Item = String>,
+) -> Result<Prompt, LlmError> {
+    let data = data.to_string();
     let fixed = format!(
         "{}{}{envelope}{policy_version}",
         templates.system.text(),
@@ -277,7 +305,18 @@ pub fn render_with_boundaries(
     })
 }
 
-/// What the model sees of a proposal. Everything here came from the agent or the world.
+/// What the rules tier found, as the model sees it.
+#[derive(Serialize)]
+struct RulesFound<'a> {
+    /// The rules tier's decision before the judge.
+    decision: Decision,
+    /// Its reasons: `rule` (a rule matched), `default` (no rule covers an effect: the policy
+    /// default applied), `declaration` (a check of what the agent declared).
+    reasons: &'a [Reason],
+}
+
+/// What the model sees of a proposal. Everything here came from the agent or the world, or
+/// was derived from what they wrote.
 #[derive(Serialize)]
 struct DataBlock<'a> {
     tool: &'a str,
@@ -296,11 +335,19 @@ struct DataBlock<'a> {
     derived: Option<&'a Inspection>,
     derived_environments: Vec<&'a str>,
     derived_exceeds_declared_blast_radius: Option<bool>,
+    /// The rules' findings, when the rules ran first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<RulesFound<'a>>,
 }
 
 /// The data block's content: the proposal as pretty JSON. JSON escaping keeps every string of
 /// the agent inside a JSON string; the boundary keeps the block's end unforgeable.
 pub fn data_block(proposal: &Proposal) -> String {
+    data_block_with_rules(proposal, None)
+}
+
+/// As [`data_block`], with the rules tier's findings.
+pub fn data_block_with_rules(proposal: &Proposal, rules: Option<&Verdict>) -> String {
     let action: &Action = &proposal.action;
     let inspection = proposal.inspection.as_ref();
     let block = DataBlock {
@@ -318,6 +365,10 @@ pub fn data_block(proposal: &Proposal) -> String {
             (Some(inspection), Some(declared)) => Some(inspection.blast_radius.exceeds(declared)),
             _ => None,
         },
+        rules: rules.map(|verdict| RulesFound {
+            decision: verdict.decision,
+            reasons: &verdict.reasons,
+        }),
     };
     serde_json::to_string_pretty(&block).unwrap_or_else(|e| format!("unserializable action: {e}"))
 }

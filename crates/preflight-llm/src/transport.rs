@@ -56,7 +56,10 @@ pub(crate) struct Delivered {
 }
 
 /// Posts `body` until a success, a permanent error, or the deadline. No attempt starts after
-/// the deadline, and no attempt runs past it.
+/// the deadline, and no attempt runs past it. An error status for which `permanent(status,
+/// body)` holds is not retried (a server that rejects the request's shape answers the same
+/// every time, even with a 500).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn post_json(
     client: &reqwest::Client,
     url: &str,
@@ -65,6 +68,7 @@ pub(crate) async fn post_json(
     deadline: Instant,
     deadline_ms: u64,
     retry: &RetryPolicy,
+    permanent: &(dyn Fn(u16, &str) -> bool + Sync),
 ) -> Result<Delivered, LlmError> {
     let mut attempts: u32 = 0;
     loop {
@@ -111,7 +115,9 @@ pub(crate) async fn post_json(
         };
         let retryable = match &error {
             LlmError::Connect { .. } => true,
-            LlmError::Status { status, .. } => *status == 429 || *status >= 500,
+            LlmError::Status { status, body, .. } => {
+                (*status == 429 || *status >= 500) && !permanent(*status, body)
+            }
             _ => false,
         };
         if !retryable || attempts > retry.max_retries {

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use preflight_core::{
@@ -15,8 +16,11 @@ use tracing::field::Empty;
 use crate::answer::ModelDecision;
 use crate::cache::{CacheKey, VerdictCache};
 use crate::error::{LlmError, config};
-use crate::prompt::{Prompt, Templates, render};
-use crate::provider::{Provider, Reply, RequestSettings, parse_reply, request_body};
+use crate::prompt::{Prompt, Templates, render_with_rules};
+use crate::provider::{
+    Provider, Reply, RequestSettings, StructuredOutput, endpoint_for, parse_reply, rejects_mode,
+    request_body,
+};
 use crate::transport::{RetryPolicy, post_json};
 
 /// The environment variable naming the provider: `openai` (any OpenAI-compatible server) or
@@ -30,6 +34,9 @@ pub const ENV_MODEL: &str = "PREFLIGHT_LLM_MODEL";
 pub const ENV_API_KEY: &str = "PREFLIGHT_LLM_API_KEY";
 /// The environment variable holding the per-call deadline in milliseconds.
 pub const ENV_DEADLINE_MS: &str = "PREFLIGHT_LLM_DEADLINE_MS";
+/// The environment variable fixing how the verdict's structure is requested:
+/// `json_schema`, `json_object`, `ollama`, `tool` or `none` (default: negotiated).
+pub const ENV_STRUCTURED_OUTPUT: &str = "PREFLIGHT_LLM_STRUCTURED_OUTPUT";
 
 /// Prices of a model, in US dollars per million tokens, for the cost estimate on verdicts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,6 +82,7 @@ pub struct LlmVerifierBuilder {
     cache_capacity: usize,
     pricing: Option<Pricing>,
     client: Option<reqwest::Client>,
+    structured_output: Option<StructuredOutput>,
 }
 
 impl fmt::Debug for LlmVerifierBuilder {
@@ -89,6 +97,7 @@ impl fmt::Debug for LlmVerifierBuilder {
             .field("deadline", &self.deadline)
             .field("threshold", &self.threshold)
             .field("samples", &self.samples)
+            .field("structured_output", &self.structured_output)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +126,7 @@ impl Default for LlmVerifierBuilder {
             cache_capacity: 4096,
             pricing: None,
             client: None,
+            structured_output: None,
         }
     }
 }
@@ -245,6 +255,14 @@ impl LlmVerifierBuilder {
         self
     }
 
+    /// Fixes how the verdict's structure is requested, instead of negotiating it. A fixed
+    /// mode the endpoint rejects fails every call (closed); a negotiated one moves on to the
+    /// next mode once and remembers it (see [`StructuredOutput::negotiation_order`]).
+    pub fn structured_output(mut self, mode: StructuredOutput) -> Self {
+        self.structured_output = Some(mode);
+        self
+    }
+
     /// Uses this HTTP client instead of a new one.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
@@ -252,7 +270,8 @@ impl LlmVerifierBuilder {
     }
 
     /// Fills what is still unset from the process environment: [`ENV_PROVIDER`],
-    /// [`ENV_BASE_URL`], [`ENV_MODEL`], [`ENV_API_KEY`], [`ENV_DEADLINE_MS`].
+    /// [`ENV_BASE_URL`], [`ENV_MODEL`], [`ENV_API_KEY`], [`ENV_DEADLINE_MS`],
+    /// [`ENV_STRUCTURED_OUTPUT`].
     pub fn from_env(self) -> Result<Self, LlmError> {
         self.from_lookup(|name| std::env::var(name).ok())
     }
@@ -281,6 +300,14 @@ impl LlmVerifierBuilder {
         }
         if self.api_key.is_none() {
             self.api_key = get(ENV_API_KEY);
+        }
+        if self.structured_output.is_none() {
+            if let Some(text) = get(ENV_STRUCTURED_OUTPUT) {
+                self.structured_output = Some(
+                    text.parse()
+                        .map_err(|e: LlmError| config(ENV_STRUCTURED_OUTPUT, e.to_string()))?,
+                );
+            }
         }
         if self.deadline.is_none() {
             if let Some(text) = get(ENV_DEADLINE_MS) {
@@ -342,6 +369,18 @@ impl LlmVerifierBuilder {
         if deadline.is_zero() {
             return Err(config("deadline", "must be positive"));
         }
+        if let Some(mode) = self.structured_output {
+            if !mode.supported_by(provider) {
+                return Err(config(
+                    "structured_output",
+                    format!("{provider} endpoints cannot be asked for `{mode}`"),
+                ));
+            }
+        }
+        let modes: Vec<StructuredOutput> = match self.structured_output {
+            Some(mode) => vec![mode],
+            None => StructuredOutput::negotiation_order(provider).to_vec(),
+        };
         let policy_version = self.policy_version.unwrap_or_else(|| {
             let digest = Sha256::digest(envelope.as_bytes());
             format!("sha256:{}", preflight_core::to_hex(&digest[..8]))
@@ -378,6 +417,9 @@ impl LlmVerifierBuilder {
                 name: self.name,
                 provider,
                 endpoint: provider.endpoint(&base_url),
+                base_url,
+                modes,
+                mode_index: AtomicUsize::new(0),
                 model,
                 headers,
                 envelope,
@@ -431,6 +473,12 @@ struct Inner {
     name: String,
     provider: Provider,
     endpoint: String,
+    base_url: String,
+    /// The structured-output modes to use, in order; one when configured.
+    modes: Vec<StructuredOutput>,
+    /// The mode in use: an index into `modes` that only moves forward, once per rejection,
+    /// and is shared by every clone for the verifier's lifetime.
+    mode_index: AtomicUsize,
     model: String,
     headers: Vec<(String, String)>,
     envelope: String,
@@ -485,24 +533,60 @@ impl LlmVerifier {
         &self.inner.policy_version
     }
 
-    /// The endpoint requests go to.
-    pub fn endpoint(&self) -> &str {
-        &self.inner.endpoint
+    /// The endpoint requests go to (in the structured-output mode in use).
+    pub fn endpoint(&self) -> String {
+        endpoint_for(
+            self.inner.provider,
+            self.structured_output(),
+            &self.inner.base_url,
+        )
+    }
+
+    /// How the verdict's structure is requested now: the configured mode, or the one
+    /// negotiation has reached.
+    pub fn structured_output(&self) -> StructuredOutput {
+        let index = self.inner.mode_index.load(Ordering::Acquire);
+        self.inner
+            .modes
+            .get(index)
+            .or(self.inner.modes.last())
+            .copied()
+            .unwrap_or(StructuredOutput::None)
     }
 
     /// The prompt this verifier would send for `proposal` (with a fresh boundary).
     pub fn prompt(&self, proposal: &Proposal) -> Result<Prompt, LlmError> {
-        render(
+        self.prompt_with(proposal, None)
+    }
+
+    /// The prompt for `proposal` with the rules tier's verdict in the data block.
+    pub fn prompt_with(
+        &self,
+        proposal: &Proposal,
+        rules: Option<&Verdict>,
+    ) -> Result<Prompt, LlmError> {
+        render_with_rules(
             &self.inner.templates,
             &self.inner.envelope,
             &self.inner.policy_version,
             proposal,
+            rules,
         )
     }
 
     /// Judges `proposal`, returning this crate's error on failure. [`Verifier::verify`] calls
     /// this and converts the error.
     pub async fn judge(&self, proposal: &Proposal) -> Result<Verdict, LlmError> {
+        self.judge_with_rules(proposal, None).await
+    }
+
+    /// Judges `proposal` knowing what the rules tier found (`rules`, its verdict): the model
+    /// sees which rules matched and which effects none covered.
+    pub async fn judge_with_rules(
+        &self,
+        proposal: &Proposal,
+        rules: Option<&Verdict>,
+    ) -> Result<Verdict, LlmError> {
         let inner = &self.inner;
         let span = tracing::info_span!(
             "preflight_llm.verify",
@@ -522,7 +606,7 @@ impl LlmVerifier {
         );
         let started = std::time::Instant::now();
         let result = self
-            .judge_uncached(proposal, started, &span)
+            .judge_uncached(proposal, rules, started, &span)
             .instrument(span.clone())
             .await;
         match &result {
@@ -553,6 +637,7 @@ impl LlmVerifier {
     async fn judge_uncached(
         &self,
         proposal: &Proposal,
+        rules: Option<&Verdict>,
         started: std::time::Instant,
         span: &tracing::Span,
     ) -> Result<Verdict, LlmError> {
@@ -573,38 +658,18 @@ impl LlmVerifier {
             return Ok(verdict.with_latency(started.elapsed()));
         }
         span.record("cached", false);
-        let prompt = self.prompt(proposal)?;
-        let settings = RequestSettings {
-            model: &inner.model,
-            max_tokens: inner.max_tokens,
-            temperature: inner.temperature,
-            logprobs: inner.logprobs && inner.provider == Provider::OpenAi,
-            reasoning_model: inner.reasoning_model,
-        };
-        let body = request_body(inner.provider, &prompt, &settings);
+        let prompt = self.prompt_with(proposal, rules)?;
         let deadline = tokio::time::Instant::now() + inner.deadline;
         let deadline_ms = u64::try_from(inner.deadline.as_millis()).unwrap_or(u64::MAX);
         let mut votes = Vec::new();
         let mut attempts = 0;
         for _ in 0..inner.samples {
-            let delivered = post_json(
-                &inner.client,
-                &inner.endpoint,
-                &inner.headers,
-                &body,
-                deadline,
-                deadline_ms,
-                &inner.retry,
-            )
-            .await;
-            attempts += match &delivered {
-                Ok(delivered) => delivered.attempts,
-                Err(LlmError::Deadline { attempts, .. }) => *attempts,
-                Err(_) => 1,
-            };
+            let (mode, delivered) = self
+                .post_negotiated(&prompt, deadline, deadline_ms, &mut attempts)
+                .await;
             span.record("attempts", attempts);
             let delivered = delivered?;
-            let reply = parse_reply(inner.provider, &delivered.body)?;
+            let reply = parse_reply(inner.provider, mode, &delivered.body)?;
             let stated = reply.answer.confidence;
             let confidence = match reply.decision_probability {
                 Some(probability) => stated.min(probability),
@@ -633,6 +698,77 @@ impl LlmVerifier {
         let verdict = verdict.with_latency(started.elapsed());
         inner.cache.insert(key, verdict.clone());
         Ok(verdict)
+    }
+
+    /// Posts the prompt in the mode in use. When the endpoint rejects that mode and it was
+    /// negotiated (not configured), moves on to the next mode for good and posts again, within
+    /// the same deadline.
+    async fn post_negotiated(
+        &self,
+        prompt: &Prompt,
+        deadline: tokio::time::Instant,
+        deadline_ms: u64,
+        attempts: &mut u32,
+    ) -> (
+        StructuredOutput,
+        Result<crate::transport::Delivered, LlmError>,
+    ) {
+        let inner = &self.inner;
+        loop {
+            let index = inner.mode_index.load(Ordering::Acquire);
+            let mode = inner
+                .modes
+                .get(index)
+                .copied()
+                .unwrap_or(StructuredOutput::None);
+            let settings = RequestSettings {
+                model: &inner.model,
+                max_tokens: inner.max_tokens,
+                temperature: inner.temperature,
+                logprobs: inner.logprobs && inner.provider == Provider::OpenAi,
+                reasoning_model: inner.reasoning_model,
+                mode,
+            };
+            let body = request_body(inner.provider, prompt, &settings);
+            let endpoint = endpoint_for(inner.provider, mode, &inner.base_url);
+            let delivered = post_json(
+                &inner.client,
+                &endpoint,
+                &inner.headers,
+                &body,
+                deadline,
+                deadline_ms,
+                &inner.retry,
+                &|status, body| rejects_mode(mode, status, body),
+            )
+            .await;
+            *attempts += match &delivered {
+                Ok(delivered) => delivered.attempts,
+                Err(LlmError::Deadline { attempts, .. }) => *attempts,
+                Err(_) => 1,
+            };
+            if let Err(LlmError::Status { status, body, .. }) = &delivered {
+                let next = index + 1;
+                if next < inner.modes.len() && rejects_mode(mode, *status, body) {
+                    // Only the caller that saw this mode rejected moves on; a concurrent one
+                    // that already did is not skipped past.
+                    let _ = inner.mode_index.compare_exchange(
+                        index,
+                        next,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    );
+                    tracing::info!(
+                        endpoint = %endpoint,
+                        rejected = %mode,
+                        next = %inner.modes[next],
+                        "the endpoint rejects this structured output; using the next one from now on"
+                    );
+                    continue;
+                }
+            }
+            return (mode, delivered);
+        }
     }
 
     fn combine(&self, votes: Vec<Vote>) -> Verdict {

@@ -11,7 +11,9 @@ use preflight_core::{
     Action, Decision, FailClosed, Fixed, Proposal, ReasonKind, Stack, Verifier, VerifyError,
     verify_fail_closed,
 };
-use preflight_llm::{LlmError, LlmVerifier, LlmVerifierBuilder, Pricing, Provider, RetryPolicy};
+use preflight_llm::{
+    LlmError, LlmVerifier, LlmVerifierBuilder, Pricing, Provider, RetryPolicy, StructuredOutput,
+};
 use serde_json::json;
 use support::{ReplayServer, fixture};
 
@@ -188,7 +190,12 @@ async fn failures_never_allow() {
     ];
     for (provider, name, cause) in cases {
         let server = server(*provider, name).await;
-        let verifier = builder(*provider, &server).build().unwrap();
+        let mut builder = builder(*provider, &server);
+        if *provider == Provider::OpenAi {
+            // Fixed, so that a 400 naming response_format is not a reason to negotiate.
+            builder = builder.structured_output(StructuredOutput::JsonSchema);
+        }
+        let verifier = builder.build().unwrap();
         let error = verifier.judge(&proposal()).await.unwrap_err();
         assert!(
             error.to_string().contains(cause),
