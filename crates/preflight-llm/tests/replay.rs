@@ -191,10 +191,13 @@ async fn failures_never_allow() {
     for (provider, name, cause) in cases {
         let server = server(*provider, name).await;
         let mut builder = builder(*provider, &server);
-        if *provider == Provider::OpenAi {
-            // Fixed, so that a 400 naming response_format is not a reason to negotiate.
-            builder = builder.structured_output(StructuredOutput::JsonSchema);
-        }
+        // Fixed, so that a 400 naming the format (`response_format`, `tools`) is not a
+        // reason to negotiate another.
+        builder = builder.structured_output(if *provider == Provider::OpenAi {
+            StructuredOutput::JsonSchema
+        } else {
+            StructuredOutput::Tool
+        });
         let verifier = builder.build().unwrap();
         let error = verifier.judge(&proposal()).await.unwrap_err();
         assert!(
