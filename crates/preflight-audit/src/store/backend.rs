@@ -81,27 +81,43 @@ pub(super) struct Connected {
     /// The pool for everything.
     pub(super) backend: Backend,
     /// The connections that see the key index (on SQLite a pool of its own, with the keys file
-    /// attached).
+    /// attached); in a one-shot store, the pool for everything.
     pub(super) keyed: Backend,
     /// SQLite: the trail's write-ahead log, which the writer flushes itself (see `Syncer`).
     pub(super) wal: Option<std::path::PathBuf>,
 }
 
+/// How to connect.
+pub(super) struct ConnectOptions<'a> {
+    pub(super) max_connections: u32,
+    /// Create a SQLite file when missing.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(super) create: bool,
+    /// One connection, no key index, migrations only when the schema is behind.
+    pub(super) one_shot: bool,
+    /// The witness, named in the error when the trail it witnesses is missing.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(super) witness: Option<&'a crate::witness::Witness>,
+}
+
 /// Connects to the database at `url`.
-pub(super) async fn connect(url: &str, max_connections: u32) -> Result<Connected, AuditError> {
+pub(super) async fn connect(
+    url: &str,
+    options: &ConnectOptions<'_>,
+) -> Result<Connected, AuditError> {
     let invalid = |message: String| AuditError::InvalidUrl {
         url: redact(url),
         message,
     };
     if url.starts_with("sqlite:") {
         #[cfg(feature = "sqlite")]
-        return super::sqlite::connect(url, max_connections, invalid).await;
+        return super::sqlite::connect(url, options, invalid).await;
         #[cfg(not(feature = "sqlite"))]
         return Err(AuditError::BackendDisabled("sqlite".into()));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         #[cfg(feature = "postgres")]
-        return super::postgres::connect(url, max_connections, invalid).await;
+        return super::postgres::connect(url, options, invalid).await;
         #[cfg(not(feature = "postgres"))]
         return Err(AuditError::BackendDisabled("postgres".into()));
     }

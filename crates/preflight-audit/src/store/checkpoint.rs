@@ -4,6 +4,7 @@ use ed25519_dalek::VerifyingKey;
 use preflight_core::to_hex;
 
 use super::rows::{PAGE, SELECT_RECORDS};
+use super::transparency::TreeCheck;
 use super::{AuditStore, Backend, on_pool};
 use crate::error::AuditError;
 use crate::record::{GENESIS, Hash, checkpoint_message, to_hash};
@@ -32,6 +33,9 @@ impl AuditStore {
         let mut records: u64 = 0;
         let mut problem = None;
         let mut after = i64::MIN;
+        let (mut tree, witness_problem) = TreeCheck::read(self.inner.witness.as_ref(), key)?;
+        // Heads of the empty tree are met before any record.
+        let mut tree_problem = witness_problem.or_else(|| tree.meet(&GENESIS));
         'walk: loop {
             let rows = self.rows_after(after, PAGE).await?;
             let Some(last) = rows.last() else { break };
@@ -40,6 +44,9 @@ impl AuditStore {
                 records += 1;
                 match check_row(expected_seq, &prev, row) {
                     RowCheck::Ok(hash) => {
+                        if tree_problem.is_none() {
+                            tree_problem = tree.push(expected_seq, &row.body, &hash);
+                        }
                         prev = hash;
                         expected_seq = expected_seq.saturating_add(1);
                     }
@@ -58,6 +65,14 @@ impl AuditStore {
         let last_seq = expected_seq - 1;
         let (head_seq, head_hash, head_signature) = self.head().await?;
         if problem.is_none() {
+            let head_signed = key.is_some_and(|key| {
+                head_is_signed(key, head_seq, &head_hash, head_signature.as_deref())
+            });
+            problem = tree_problem.or_else(|| {
+                tree.finish(last_seq, u64::try_from(head_seq).unwrap_or(0), head_signed)
+            });
+        }
+        if problem.is_none() {
             problem = check_head(last_seq, &prev, head_seq, &head_hash, head_signature, key);
         }
         let checkpoints = self.checkpoints().await?;
@@ -69,6 +84,8 @@ impl AuditStore {
             last_seq,
             head_hash: (last_seq > 0).then(|| to_hex(&prev)),
             checkpoints: checkpoints.len() as u64,
+            tree_root: to_hex(&tree.root()),
+            witnessed_heads: tree.heads(),
             trusted_key: key.is_some(),
             problem,
         })
@@ -172,16 +189,9 @@ pub(super) fn check_head(
     head_signature: Option<Vec<u8>>,
     key: Option<&VerifyingKey>,
 ) -> Option<Tamper> {
-    let head_seq = u64::try_from(head_seq).unwrap_or(0);
     if let Some(key) = key {
-        let signed = head_signature
-            .as_deref()
-            .and_then(|s| ed25519_dalek::Signature::from_slice(s).ok())
-            .zip(to_hash(head_hash))
-            .is_some_and(|(signature, hash)| {
-                key.verify_strict(&checkpoint_message(head_seq, &hash), &signature)
-                    .is_ok()
-            });
+        let signed = head_is_signed(key, head_seq, head_hash, head_signature.as_deref());
+        let head_seq = u64::try_from(head_seq).unwrap_or(0);
         if !signed && head_seq > 0 {
             return Some(Tamper::BadCheckpoint {
                 seq: head_seq,
@@ -189,6 +199,7 @@ pub(super) fn check_head(
             });
         }
     }
+    let head_seq = u64::try_from(head_seq).unwrap_or(0);
     if head_seq > last_seq {
         return Some(Tamper::Truncated {
             last_present: last_seq,
@@ -209,4 +220,21 @@ pub(super) fn check_head(
         });
     }
     None
+}
+
+/// Whether the head row's signature is `key`'s over its sequence number and hash.
+fn head_is_signed(
+    key: &VerifyingKey,
+    head_seq: i64,
+    head_hash: &[u8],
+    signature: Option<&[u8]>,
+) -> bool {
+    let head_seq = u64::try_from(head_seq).unwrap_or(0);
+    signature
+        .and_then(|s| ed25519_dalek::Signature::from_slice(s).ok())
+        .zip(to_hash(head_hash))
+        .is_some_and(|(signature, hash)| {
+            key.verify_strict(&checkpoint_message(head_seq, &hash), &signature)
+                .is_ok()
+        })
 }

@@ -11,12 +11,15 @@ mod backend;
 mod checkpoint;
 mod feed;
 mod fleet;
+mod one_shot;
 mod postgres;
 mod rows;
 mod sqlite;
+mod transparency;
 mod writer;
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,13 +36,16 @@ use crate::verify::RawRow;
 
 pub use backend::BackendKind;
 pub(crate) use backend::{Backend, on_pool};
-use backend::{Connected, connect, redact};
+use backend::{ConnectOptions, Connected, connect, redact};
 pub use feed::NOTIFY_CHANNEL;
 use feed::start_change_feed;
+use one_shot::OneShot;
 use rows::{PAGE, SELECT_RECORDS, from_hex, push_filters, to_record};
 use sqlite::Syncer;
 pub(crate) use writer::chunk_sizes;
-use writer::{Job, writer};
+use writer::{Job, Writing, writer};
+
+use crate::witness::Witness;
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("preflight-audit needs at least one backend: enable `sqlite` or `postgres`");
@@ -52,7 +58,14 @@ pub struct AuditStoreBuilder {
     max_batch: usize,
     max_connections: u32,
     poll_interval: Duration,
+    witness: Option<PathBuf>,
+    witness_every: u64,
+    one_shot: bool,
+    must_exist: bool,
 }
+
+/// Tree heads are witnessed every this many records when the builder names no other cadence.
+pub const DEFAULT_WITNESS_EVERY: u64 = 1_000;
 
 impl fmt::Debug for AuditStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -61,6 +74,8 @@ impl fmt::Debug for AuditStoreBuilder {
             .field("signing", &self.signing_key.is_some())
             .field("checkpoint_every", &self.checkpoint_every)
             .field("max_batch", &self.max_batch)
+            .field("witness", &self.witness)
+            .field("one_shot", &self.one_shot)
             .finish()
     }
 }
@@ -101,27 +116,92 @@ impl AuditStoreBuilder {
         self
     }
 
-    /// Connects (creating a SQLite file when missing), brings the schema up to date and starts
-    /// the background writer. Must be called within a Tokio runtime.
+    /// Writes signed tree heads to the witness file at `path`, an append-only file of JSON
+    /// lines kept outside the database (see the crate docs): every `every` records (0: the
+    /// default, [`DEFAULT_WITNESS_EVERY`]), at [`AuditStore::close`], and after every append
+    /// of a [one-shot](AuditStoreBuilder::one_shot) store. `verify` checks the records
+    /// against every head the file holds.
+    pub fn with_witness(mut self, path: impl Into<PathBuf>, every: u64) -> Self {
+        self.witness = Some(path.into());
+        self.witness_every = if every == 0 {
+            DEFAULT_WITNESS_EVERY
+        } else {
+            every
+        };
+        self
+    }
+
+    /// For a process that records one decision and exits (a hook): one connection, no change
+    /// feed, no key indexer (the key index is derived data the next full open catches up
+    /// on), the schema migrated only when its version is behind, and each append written by
+    /// the caller in one transaction, durable (`synchronous = FULL` on SQLite) before it
+    /// returns. `subscribe()` announces nothing.
+    pub fn one_shot(mut self) -> Self {
+        self.one_shot = true;
+        self
+    }
+
+    /// Fails instead of creating the database when it does not exist: for reading a trail
+    /// (verify, tail, export), where a missing trail is an error, not an empty one. Fails with
+    /// [`AuditError::Missing`], which says so when a witness names the trail.
+    pub fn must_exist(mut self) -> Self {
+        self.must_exist = true;
+        self
+    }
+
+    /// Connects (creating a SQLite file when missing, unless [`AuditStoreBuilder::must_exist`]),
+    /// brings the schema up to date and starts the background writer. Must be called within a
+    /// Tokio runtime.
     pub async fn build(self) -> Result<AuditStore, AuditError> {
+        let witness = self.witness.clone().map(Witness::new);
+        let options = ConnectOptions {
+            max_connections: self.max_connections,
+            create: !self.must_exist,
+            one_shot: self.one_shot,
+            witness: witness.as_ref(),
+        };
         let Connected {
             backend,
             keyed,
             wal,
-        } = connect(&self.url, self.max_connections).await?;
+        } = connect(&self.url, &options).await?;
+        let verifying_key = self.signing_key.as_ref().map(SigningKey::verifying_key);
+        let writing = Writing {
+            signing_key: self.signing_key,
+            checkpoint_every: self.checkpoint_every,
+            flushed_by_syncer: wal.is_some() && !self.one_shot,
+            witness: witness.clone(),
+            witness_every: self.witness_every,
+        };
+        if self.one_shot {
+            let (changes, _) = broadcast::channel(1);
+            let (shutdown_tx, _) = oneshot::channel::<()>();
+            return Ok(AuditStore {
+                inner: Arc::new(Inner {
+                    backend,
+                    keyed: None,
+                    writer: None,
+                    one_shot: Some(OneShot::new(writing)),
+                    changes,
+                    poke: Arc::new(Notify::new()),
+                    verifying_key,
+                    checkpoint_every: self.checkpoint_every,
+                    witness,
+                    _shutdown: shutdown_tx,
+                }),
+            });
+        }
         let (writer_tx, writer_rx) = mpsc::channel::<Job>(8_192);
         let (commits_tx, commits_rx) = watch::channel(0i64);
         let (changes, _) = broadcast::channel(1_024);
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let poke = Arc::new(Notify::new());
-        let verifying_key = self.signing_key.as_ref().map(SigningKey::verifying_key);
         tokio::spawn(writer(
             backend.clone(),
             writer_rx,
             commits_tx,
             wal.map(Syncer::start),
-            self.signing_key,
-            self.checkpoint_every,
+            writing,
             self.max_batch,
         ));
         tokio::spawn(key_indexer(keyed.clone(), commits_rx));
@@ -136,12 +216,14 @@ impl AuditStoreBuilder {
         Ok(AuditStore {
             inner: Arc::new(Inner {
                 backend,
-                keyed,
-                writer: writer_tx,
+                keyed: Some(keyed),
+                writer: Some(writer_tx),
+                one_shot: None,
                 changes,
                 poke,
                 verifying_key,
                 checkpoint_every: self.checkpoint_every,
+                witness,
                 _shutdown: shutdown_tx,
             }),
         })
@@ -150,9 +232,14 @@ impl AuditStoreBuilder {
 
 struct Inner {
     backend: Backend,
-    /// Connections that see the key index (on SQLite, with its file attached).
-    keyed: Backend,
-    writer: mpsc::Sender<Job>,
+    /// Connections that see the key index (on SQLite, with its file attached); none in a
+    /// one-shot store.
+    keyed: Option<Backend>,
+    /// The background writer; none in a one-shot store, whose appends write themselves.
+    writer: Option<mpsc::Sender<Job>>,
+    one_shot: Option<OneShot>,
+    /// Where tree heads are witnessed, when they are.
+    witness: Option<Witness>,
     changes: broadcast::Sender<QueueChange>,
     poke: Arc<Notify>,
     verifying_key: Option<VerifyingKey>,
@@ -196,6 +283,10 @@ impl AuditStore {
             max_batch: 4_096,
             max_connections: 8,
             poll_interval: Duration::from_millis(200),
+            witness: None,
+            witness_every: DEFAULT_WITNESS_EVERY,
+            one_shot: false,
+            must_exist: false,
         }
     }
 
@@ -234,7 +325,8 @@ impl AuditStore {
     /// the index goes, and scans the records committed since (see the crate docs).
     pub async fn query(&self, filter: &Filter) -> Result<Vec<StoredRecord>, AuditError> {
         let limit = filter.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
-        let Some((field, value)) = key_of(filter) else {
+        let key = key_of(filter).zip(self.inner.keyed.as_ref());
+        let Some(((field, value), keyed)) = key else {
             let rows: Vec<RawRow> = on_pool!(&self.inner.backend, pool => {
                 let mut q: QueryBuilder<'_, Db> = QueryBuilder::new(SELECT_RECORDS);
                 q.push(" FROM audit_records r WHERE 1 = 1");
@@ -247,7 +339,7 @@ impl AuditStore {
             });
             return rows.iter().map(to_record).collect();
         };
-        let rows: Vec<RawRow> = on_pool!(&self.inner.keyed, pool => {
+        let rows: Vec<RawRow> = on_pool!(keyed, pool => {
             let mut connection = pool.acquire().await?;
             // Keys up to `keyed` are complete and never change; the records after it are
             // scanned. Both parts are bounded by it, so no snapshot needs to span them.
@@ -295,7 +387,10 @@ impl AuditStore {
     /// How far the key index goes: records after this sequence number are scanned by a
     /// keyed query. It follows the head within moments; a lasting gap is worth an alert.
     pub async fn keys_indexed(&self) -> Result<u64, AuditError> {
-        let keyed: i64 = on_pool!(&self.inner.keyed, pool => {
+        let Some(keyed) = &self.inner.keyed else {
+            return Ok(0);
+        };
+        let keyed: i64 = on_pool!(keyed, pool => {
             sqlx::query_scalar(KEYED)
                 .fetch_one(pool)
                 .await?
@@ -306,7 +401,10 @@ impl AuditStore {
     /// Brings the key index up to date now (a background task otherwise does so within
     /// moments of each commit); returns the sequence number it covers.
     pub async fn index_keys(&self) -> Result<u64, AuditError> {
-        let keyed = crate::keys::catch_up(&self.inner.keyed).await?;
+        let Some(keyed) = &self.inner.keyed else {
+            return Ok(0);
+        };
+        let keyed = crate::keys::catch_up(keyed).await?;
         Ok(u64::try_from(keyed).unwrap_or(0))
     }
 
@@ -353,10 +451,37 @@ impl AuditStore {
                 row: "new record".into(),
                 message,
             })?;
-        let (done, answer) = oneshot::channel();
-        self.inner
+        if let Some(one_shot) = &self.inner.one_shot {
+            return one_shot.append(&self.inner.backend, records).await;
+        }
+        self.send(records, false).await
+    }
+
+    /// Witnesses the tree head over every record this store has committed, if it has a
+    /// witness and the witness does not cover them yet; returns once the head is on disk.
+    /// Dropping the last clone of a store does the same in the background, as far as the
+    /// process lets it.
+    pub async fn close(&self) -> Result<(), AuditError> {
+        if self.inner.one_shot.is_some() {
+            // Its appends are witnessed as they are written.
+            return Ok(());
+        }
+        self.send(Vec::new(), true).await
+    }
+
+    async fn send(&self, records: Vec<Prepared>, seal: bool) -> Result<(), AuditError> {
+        let writer = self
+            .inner
             .writer
-            .send(Job { records, done })
+            .as_ref()
+            .ok_or(AuditError::WriterStopped)?;
+        let (done, answer) = oneshot::channel();
+        writer
+            .send(Job {
+                records,
+                done,
+                seal,
+            })
             .await
             .map_err(|_| AuditError::WriterStopped)?;
         answer.await.map_err(|_| AuditError::WriterStopped)?

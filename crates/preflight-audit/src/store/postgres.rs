@@ -6,7 +6,7 @@ use preflight_core::Timestamp;
 use sqlx::QueryBuilder;
 
 use super::Backend;
-use super::backend::Connected;
+use super::backend::{ConnectOptions, Connected};
 use super::rows::millis;
 use super::writer::{Job, Writing, chain, push_checkpoints};
 use crate::error::AuditError;
@@ -15,15 +15,21 @@ use crate::record::Hash;
 /// Connects to the PostgreSQL database named by `url`.
 pub(crate) async fn connect(
     url: &str,
-    max_connections: u32,
+    options: &ConnectOptions<'_>,
     invalid: impl Fn(String) -> AuditError,
 ) -> Result<Connected, AuditError> {
+    // A database that does not exist cannot be connected to: nothing is ever created here.
+    let max_connections = if options.one_shot {
+        1
+    } else {
+        options.max_connections
+    };
     use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
     use std::str::FromStr as _;
-    let options = PgConnectOptions::from_str(url).map_err(|e| invalid(e.to_string()))?;
+    let connect_options = PgConnectOptions::from_str(url).map_err(|e| invalid(e.to_string()))?;
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
-        .connect_with(options)
+        .connect_with(connect_options)
         .await?;
     POSTGRES_MIGRATOR.run(&pool).await?;
     Ok(Connected {

@@ -12,7 +12,7 @@ use sqlx::QueryBuilder;
 
 use super::Backend;
 #[cfg(feature = "sqlite")]
-use super::backend::Connected;
+use super::backend::{ConnectOptions, Connected};
 #[cfg(feature = "sqlite")]
 use super::rows::millis;
 use super::writer::Job;
@@ -22,13 +22,15 @@ use crate::error::AuditError;
 #[cfg(feature = "sqlite")]
 use crate::record::Hash;
 
-/// Connects to the SQLite file named by `url`, creating it when missing.
+/// Connects to the SQLite file named by `url`, creating it when missing if `options.create`.
 #[cfg(feature = "sqlite")]
 pub(crate) async fn connect(
     url: &str,
-    max_connections: u32,
+    options: &ConnectOptions<'_>,
     invalid: impl Fn(String) -> AuditError,
 ) -> Result<Connected, AuditError> {
+    let max_connections = options.max_connections;
+    let (one_shot, create, witness) = (options.one_shot, options.create, options.witness);
     use sqlx::sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
     };
@@ -40,7 +42,7 @@ pub(crate) async fn connect(
     }
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| invalid(e.to_string()))?
-        .create_if_missing(true)
+        .create_if_missing(create)
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a commit is on disk (not only in the OS cache) before append returns.
         .synchronous(SqliteSynchronous::Full)
@@ -56,10 +58,37 @@ pub(crate) async fn connect(
         // path (see `WalCheckpoints`): an automatic checkpoint would hold up the commit
         // that triggers it, and every agent waiting on that batch.
         .pragma("wal_autocheckpoint", "0");
+    let file = options.get_filename().to_path_buf();
+    if !create && !file.exists() {
+        return Err(AuditError::Missing(match witness.filter(|w| w.exists()) {
+            Some(witness) => format!(
+                "the trail named by the witness is missing: {} does not exist, but the \
+                 witness {} holds its tree heads",
+                file.display(),
+                witness.path().display()
+            ),
+            None => format!("no audit trail at {}", file.display()),
+        }));
+    }
     let keys_file = format!("{}-keys", options.get_filename().display());
     let wal = std::path::PathBuf::from(format!("{}-wal", options.get_filename().display()));
     // These connections write only the keys file, which may checkpoint itself.
     let keyed_options = options.clone().pragma("wal_autocheckpoint", "1000");
+    if one_shot {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        if schema_is_behind(&pool).await {
+            SQLITE_MIGRATOR.run(&pool).await?;
+        }
+        checkpoint_a_long_log(&pool, &wal).await;
+        return Ok(Connected {
+            backend: Backend::Sqlite(pool.clone()),
+            keyed: Backend::Sqlite(pool),
+            wal: Some(wal),
+        });
+    }
     let pool = SqlitePoolOptions::new()
         .max_connections(max_connections)
         .connect_with(options)
@@ -95,6 +124,18 @@ pub(crate) async fn connect(
     })
 }
 
+/// Whether the schema lacks a migration this build ships (one query; the migrator itself takes
+/// a lock and reads every applied migration). Unknown counts as behind.
+#[cfg(feature = "sqlite")]
+async fn schema_is_behind(pool: &sqlx::SqlitePool) -> bool {
+    let latest = SQLITE_MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let applied: Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await;
+    !matches!(applied, Ok(Some(version)) if version >= latest)
+}
+
 #[cfg(feature = "sqlite")]
 pub(super) static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -128,25 +169,34 @@ pub(super) async fn checkpoint_a_long_log(pool: &sqlx::SqlitePool, wal: &std::pa
 /// while the next batch is written during the flush instead of after it. One flush answers
 /// every batch committed before it began. Other connections keep `FULL`.
 pub(super) struct Syncer {
-    batches: std::sync::mpsc::Sender<Vec<Job>>,
+    batches: std::sync::mpsc::Sender<(Vec<Job>, i64)>,
+    /// The last record flushed, and whether a flush failed.
+    flushed: tokio::sync::watch::Sender<(i64, bool)>,
     failed: Arc<std::sync::Mutex<Option<AuditError>>>,
 }
 
 impl Syncer {
     pub(super) fn start(wal: std::path::PathBuf) -> Self {
-        let (batches, committed) = std::sync::mpsc::channel::<Vec<Job>>();
+        let (batches, committed) = std::sync::mpsc::channel::<(Vec<Job>, i64)>();
+        let (flushed, _) = tokio::sync::watch::channel((0_i64, false));
+        let announce = flushed.clone();
         let failed = Arc::new(std::sync::Mutex::new(None));
         let failure = Arc::clone(&failed);
         let spawned = std::thread::Builder::new()
             .name("preflight-audit-sync".into())
             .spawn(move || {
                 let mut log = None;
-                while let Ok(first) = committed.recv() {
+                while let Ok((first, mut through)) = committed.recv() {
                     let mut jobs = first;
-                    while let Ok(more) = committed.try_recv() {
+                    while let Ok((more, seq)) = committed.try_recv() {
                         jobs.extend(more);
+                        through = through.max(seq);
                     }
                     let result = flush(&wal, &mut log);
+                    announce.send_modify(|state| match &result {
+                        Ok(()) => state.0 = state.0.max(through),
+                        Err(_) => state.1 = true,
+                    });
                     if let Err(error) = &result {
                         tracing::error!(%error, "audit trail not flushed; recording stops");
                         if let Ok(mut failed) = failure.lock() {
@@ -160,24 +210,34 @@ impl Syncer {
             });
         if let Err(error) = spawned {
             // Without the thread nothing could be answered: fail every append instead.
+            flushed.send_modify(|state| state.1 = true);
             if let Ok(mut failed) = failed.lock() {
                 *failed = Some(AuditError::NotDurable(format!(
                     "the flushing thread could not start: {error}"
                 )));
             }
         }
-        Self { batches, failed }
+        Self {
+            batches,
+            flushed,
+            failed,
+        }
     }
 
     /// Hands a committed batch over to be flushed and answered.
-    pub(super) fn flush(&self, batch: Vec<Job>) {
-        if let Err(std::sync::mpsc::SendError(batch)) = self.batches.send(batch) {
+    pub(super) fn flush(&self, batch: Vec<Job>, through: i64) {
+        if let Err(std::sync::mpsc::SendError((batch, _))) = self.batches.send((batch, through)) {
             for job in batch {
                 let _ = job.done.send(Err(AuditError::NotDurable(
                     "the flushing thread has stopped".into(),
                 )));
             }
         }
+    }
+
+    /// Follows the last record flushed (and whether a flush failed).
+    pub(super) fn flushed(&self) -> tokio::sync::watch::Receiver<(i64, bool)> {
+        self.flushed.subscribe()
     }
 
     /// Why recording stopped, after a failed flush.
@@ -360,6 +420,7 @@ mod syncer_tests {
         let job = Job {
             records: Vec::new(),
             done,
+            seal: false,
         };
         (job, answer)
     }
@@ -372,7 +433,7 @@ mod syncer_tests {
         assert!(syncer.failure().is_none());
         let (first, first_answer) = job();
         let (second, second_answer) = job();
-        syncer.flush(vec![first, second]);
+        syncer.flush(vec![first, second], 2);
         for answer in [first_answer, second_answer] {
             let result = answer.blocking_recv().unwrap_or_else(|e| panic!("{e}"));
             assert!(
@@ -391,7 +452,7 @@ mod syncer_tests {
         std::fs::write(&wal, b"log").unwrap_or_else(|e| panic!("{e}"));
         let syncer = Syncer::start(wal);
         let (first, answer) = job();
-        syncer.flush(vec![first]);
+        syncer.flush(vec![first], 1);
         assert!(matches!(answer.blocking_recv(), Ok(Ok(()))));
         assert!(syncer.failure().is_none());
     }

@@ -7,8 +7,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::Backend;
 use super::sqlite::{Syncer, WalCheckpoints};
+use super::transparency::witness_through;
 use crate::error::AuditError;
 use crate::record::{Hash, Prepared, chain_hash, checkpoint_message, to_hash};
+use crate::witness::Witness;
 
 /// The most rows in one multi-row insert (well under either database's limit on bound
 /// parameters).
@@ -38,17 +40,18 @@ pub(super) const GATHER_YIELDS: usize = 8;
 pub(super) struct Job {
     pub(super) records: Vec<Prepared>,
     pub(super) done: oneshot::Sender<Result<(), AuditError>>,
+    /// Witness the head once every record committed so far is durable (no records then).
+    pub(super) seal: bool,
 }
 
 /// The background writer: takes every append waiting, commits them in one transaction, then
-/// answers each. Exits when the store is dropped.
+/// answers each. Exits when the store is dropped, witnessing its last head first.
 pub(super) async fn writer(
     backend: Backend,
     mut jobs: mpsc::Receiver<Job>,
     commits: watch::Sender<i64>,
     syncer: Option<Syncer>,
-    signing_key: Option<SigningKey>,
-    checkpoint_every: u64,
+    writing: Writing,
     max_batch: usize,
 ) {
     // One connection, held: its page cache stays warm between batches, where a connection
@@ -56,11 +59,9 @@ pub(super) async fn writer(
     let mut held: Option<Held> = None;
     // The head this writer last committed (see `commit`).
     let mut head: Option<(i64, Hash)> = None;
-    let writing = Writing {
-        signing_key,
-        checkpoint_every,
-        flushed_by_syncer: syncer.is_some(),
-    };
+    // The last record this writer committed, and the tree head being witnessed, if one is.
+    let mut committed: Option<i64> = None;
+    let mut witnessing: Option<tokio::task::JoinHandle<()>> = None;
     let mut checkpoints = WalCheckpoints::default();
     while let Some(first) = jobs.recv().await {
         // The appenders the last commit answered are about to send their next records: let
@@ -86,30 +87,72 @@ pub(super) async fn writer(
                 Err(_) => break,
             }
         }
+        let (seals, batch): (Vec<Job>, Vec<Job>) = batch.into_iter().partition(|job| job.seal);
         if let Some(failure) = syncer.as_ref().and_then(Syncer::failure) {
-            for job in batch {
+            for job in batch.into_iter().chain(seals) {
                 let _ = job.done.send(Err(failure.clone()));
             }
             continue;
         }
-        let result = match commit(&backend, &mut held, &mut head, &batch, &writing).await {
-            Ok(seq) => {
+        if !batch.is_empty() {
+            let before = committed;
+            let result = commit(&backend, &mut held, &mut head, &batch, &writing).await;
+            if let Ok(seq) = result {
                 checkpoints.after_commit(&backend);
                 commits.send_replace(seq);
-                if let Some(syncer) = &syncer {
-                    // Answered once on disk, while the next batch is written.
-                    syncer.flush(batch);
-                    continue;
+                committed = Some(seq);
+                let idle = witnessing.as_ref().is_none_or(|task| task.is_finished());
+                if writing.witness_due(before, seq) && idle {
+                    witnessing = Some(tokio::spawn(witness(
+                        backend.clone(),
+                        syncer.as_ref().map(Syncer::flushed),
+                        writing.clone(),
+                        seq,
+                    )));
                 }
-                Ok(())
             }
-            Err(error) => Err(error),
-        };
-        if let Err(error) = &result {
-            tracing::error!(%error, records = count, "audit batch not committed");
+            match (result, &syncer) {
+                // Answered once on disk, while the next batch is written.
+                (Ok(seq), Some(syncer)) => syncer.flush(batch, seq),
+                (result, _) => {
+                    let result = result.map(|_| ());
+                    if let Err(error) = &result {
+                        tracing::error!(%error, records = count, "audit batch not committed");
+                    }
+                    for job in batch {
+                        let _ = job.done.send(result.clone());
+                    }
+                }
+            }
         }
-        for job in batch {
-            let _ = job.done.send(result.clone());
+        if !seals.is_empty() {
+            let result = match committed {
+                Some(seq) => {
+                    witness_durable(
+                        &backend,
+                        syncer.as_ref().map(Syncer::flushed),
+                        &writing,
+                        seq,
+                    )
+                    .await
+                }
+                None => Ok(()),
+            };
+            for job in seals {
+                let _ = job.done.send(result.clone());
+            }
+        }
+    }
+    if let Some(seq) = committed {
+        if let Err(error) = witness_durable(
+            &backend,
+            syncer.as_ref().map(Syncer::flushed),
+            &writing,
+            seq,
+        )
+        .await
+        {
+            tracing::warn!(%error, "the last tree head was not witnessed");
         }
     }
     // Not back to the pool: its commits are not flushed by SQLite itself.
@@ -118,11 +161,62 @@ pub(super) async fn writer(
     }
 }
 
-/// How the writer writes: what it signs, and whether the syncer flushes its commits.
+/// Witnesses the head through `seq` in the background (the cadence's heads).
+async fn witness(
+    backend: Backend,
+    flushed: Option<watch::Receiver<(i64, bool)>>,
+    writing: Writing,
+    seq: i64,
+) {
+    if let Err(error) = witness_durable(&backend, flushed, &writing, seq).await {
+        tracing::warn!(%error, "tree head not witnessed; the next one covers its records");
+    }
+}
+
+/// Waits until record `seq` is on disk (when the syncer flushes), then witnesses the head
+/// through it: a witness must never hold a head over records a crash could take back.
+async fn witness_durable(
+    backend: &Backend,
+    flushed: Option<watch::Receiver<(i64, bool)>>,
+    writing: &Writing,
+    seq: i64,
+) -> Result<(), AuditError> {
+    let Some(witness) = &writing.witness else {
+        return Ok(());
+    };
+    if let Some(mut flushed) = flushed {
+        let reached = flushed
+            .wait_for(|(through, failed)| *failed || *through >= seq)
+            .await
+            .map(|state| !state.1)
+            .unwrap_or(false);
+        if !reached {
+            return Err(AuditError::NotDurable(
+                "the records were not flushed, so their tree head is not witnessed".into(),
+            ));
+        }
+    }
+    witness_through(backend, witness, writing.signing_key.as_ref(), seq).await
+}
+
+/// How the writer writes: what it signs, whether the syncer flushes its commits, and where
+/// and how often tree heads are witnessed.
+#[derive(Clone)]
 pub(super) struct Writing {
     pub(super) signing_key: Option<SigningKey>,
     pub(super) checkpoint_every: u64,
     pub(super) flushed_by_syncer: bool,
+    pub(super) witness: Option<Witness>,
+    pub(super) witness_every: u64,
+}
+
+impl Writing {
+    /// Whether a commit taking the trail from `before` (this writer's previous commit, if
+    /// any) to `seq` crosses a multiple of the witness cadence.
+    fn witness_due(&self, before: Option<i64>, seq: i64) -> bool {
+        let every = i64::try_from(self.witness_every.max(1)).unwrap_or(i64::MAX);
+        self.witness.is_some() && before.is_none_or(|before| before / every != seq / every)
+    }
 }
 
 /// Commits `batch` on the writer's connection (taking one if it has none), onto the head the
