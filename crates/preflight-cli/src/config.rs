@@ -161,6 +161,13 @@ pub struct Settings {
     pub escalate_on_failure: bool,
     /// `preflight serve`'s address.
     pub listen: Option<String>,
+    /// The file holding the audit trail's signing key (`--signing-key`), when one is named.
+    pub audit_signing_key: Option<PathBuf>,
+    /// The audit trail's witness file (`--witness`), when one is named.
+    pub audit_witness: Option<PathBuf>,
+    /// Open the audit store for one decision (a hook process): see
+    /// `AuditStoreBuilder::one_shot`.
+    pub audit_one_shot: bool,
 }
 
 impl Settings {
@@ -207,6 +214,9 @@ impl Settings {
             approval_timeout_secs: file.approval_timeout_secs.unwrap_or(600),
             escalate_on_failure,
             listen: file.serve.listen,
+            audit_signing_key: None,
+            audit_witness: None,
+            audit_one_shot: false,
         })
     }
 

@@ -73,7 +73,12 @@ pub(crate) async fn connect(
     let keys_file = format!("{}-keys", options.get_filename().display());
     let wal = std::path::PathBuf::from(format!("{}-wal", options.get_filename().display()));
     // These connections write only the keys file, which may checkpoint itself.
-    let keyed_options = options.clone().pragma("wal_autocheckpoint", "1000");
+    // ATTACH creates the keys file (derived data) only on a connection allowed to create; the
+    // trail itself exists by now.
+    let keyed_options = options
+        .clone()
+        .create_if_missing(true)
+        .pragma("wal_autocheckpoint", "1000");
     if one_shot {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)

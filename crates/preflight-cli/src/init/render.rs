@@ -470,11 +470,19 @@ mod tests {
         );
         action.context.cwd = Some("/work/app".into());
         let verdict = whole.evaluate(&action, &whole.inspect(&action));
-        assert_eq!(verdict.decision, preflight_core::Decision::Deny, "{verdict:?}");
+        assert_eq!(
+            verdict.decision,
+            preflight_core::Decision::Deny,
+            "{verdict:?}"
+        );
         let mut dev = action.clone();
         dev.input = serde_json::json!({"command": "cargo test"});
         let verdict = whole.evaluate(&dev, &whole.inspect(&dev));
-        assert_eq!(verdict.decision, preflight_core::Decision::Allow, "{verdict:?}");
+        assert_eq!(
+            verdict.decision,
+            preflight_core::Decision::Allow,
+            "{verdict:?}"
+        );
     }
 
     #[test]
