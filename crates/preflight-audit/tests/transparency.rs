@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use common::{TestDb, exec, proposal_events};
 use ed25519_dalek::Signer as _;
-use preflight_audit::{AuditError, AuditStore, Filter, SigningKey, Tamper, TreeHead, chain_hash};
+#[cfg(feature = "sqlite")]
+use preflight_audit::AuditError;
+use preflight_audit::{AuditStore, Filter, SigningKey, Tamper, TreeHead, chain_hash};
 use preflight_core::{AuditSink, Decision};
 
 macro_rules! transparency {

@@ -12,15 +12,21 @@ use crate::record::Prepared;
 /// A one-shot store's writing state.
 pub(super) struct OneShot {
     writing: Writing,
-    /// One append at a time: each reads the head under the write lock anyway.
-    turn: Mutex<()>,
+    /// One append at a time (each reads the head under the write lock anyway), on a SQLite
+    /// connection of its own once the first append took it out of the pool.
+    turn: Mutex<Option<Held>>,
 }
+
+#[cfg(feature = "sqlite")]
+type Held = sqlx::SqliteConnection;
+#[cfg(not(feature = "sqlite"))]
+type Held = ();
 
 impl OneShot {
     pub(super) fn new(writing: Writing) -> Self {
         Self {
             writing,
-            turn: Mutex::new(()),
+            turn: Mutex::new(None),
         }
     }
 
@@ -32,7 +38,8 @@ impl OneShot {
         backend: &Backend,
         records: Vec<Prepared>,
     ) -> Result<(), AuditError> {
-        let _turn = self.turn.lock().await;
+        #[cfg_attr(not(feature = "sqlite"), allow(unused_mut, unused_variables))]
+        let mut held = self.turn.lock().await;
         // The batch type the writer uses; nobody waits on its answer.
         let (done, _) = oneshot::channel();
         let batch = [Job {
@@ -43,22 +50,17 @@ impl OneShot {
         let seq = match backend {
             #[cfg(feature = "sqlite")]
             Backend::Sqlite(pool) => {
-                let mut connection = pool.acquire().await?;
-                match super::sqlite::write_batch_sqlite(
-                    &mut connection,
-                    &batch,
-                    None,
-                    &self.writing,
-                )
-                .await
-                {
-                    Ok((seq, _)) => seq,
-                    Err(error) => {
-                        // The transaction may still be open on it: close it, which rolls back.
-                        connection.close_on_drop();
-                        return Err(error);
-                    }
-                }
+                let mut connection = match held.take() {
+                    Some(connection) => connection,
+                    None => pool.acquire().await?.detach(),
+                };
+                // After a failure the transaction may still be open on it: it is dropped
+                // then, which closes it and rolls back.
+                let (seq, _) =
+                    super::sqlite::write_batch_sqlite(&mut connection, &batch, None, &self.writing)
+                        .await?;
+                *held = Some(connection);
+                seq
             }
             #[cfg(feature = "postgres")]
             Backend::Postgres(pool) => {
@@ -72,5 +74,19 @@ impl OneShot {
             witness_through(backend, witness, self.writing.signing_key.as_ref(), seq).await?;
         }
         Ok(())
+    }
+}
+
+impl Drop for OneShot {
+    /// The writing connection is left open until the process exits. Closed, the last
+    /// connection to a SQLite file copies the write-ahead log into the database and flushes it:
+    /// work (and a second flush) that a process recording one decision does not need, since
+    /// its commit is already on disk and the next open reads the log. (One connection and its
+    /// thread per one-shot store: meant for processes that exit.)
+    fn drop(&mut self) {
+        #[cfg(feature = "sqlite")]
+        if let Some(connection) = self.turn.get_mut().take() {
+            std::mem::forget(connection);
+        }
     }
 }
