@@ -250,7 +250,8 @@ struct Inner {
 
 /// The audit trail, the approval queue and the fleet-wide limits, in SQLite or PostgreSQL.
 ///
-/// Implements [`AuditSink`], [`ApprovalStore`] and [`FleetLimits`]. Cheap to clone: clones
+/// Implements [`AuditSink`], [`ApprovalStore`](preflight_core::ApprovalStore) and
+/// [`FleetLimits`](preflight_core::FleetLimits). Cheap to clone: clones
 /// share the connection pool and the background writer, which batches concurrent appends into
 /// one transaction (group commit) and answers each only once its batch is committed.
 #[derive(Clone)]
