@@ -43,6 +43,10 @@ pub enum AuditError {
     /// cut is unknown, so the store records nothing more until it is opened again.
     #[error("the audit trail could not be flushed to disk: {0}")]
     NotDurable(String),
+    /// The trail does not exist, and was not to be created (see
+    /// `AuditStoreBuilder::must_exist`). The message says when a witness names it.
+    #[error("{0}")]
+    Missing(String),
     /// A signing key could not be used.
     #[error("invalid signing key: {0}")]
     Key(String),
@@ -61,6 +65,7 @@ impl AuditError {
             | AuditError::Unreadable { .. }
             | AuditError::Conflict(_)
             | AuditError::NotDurable(_)
+            | AuditError::Missing(_)
             | AuditError::Key(_) => ErrorKind::Permanent,
         }
     }

@@ -73,6 +73,37 @@ pub enum Tamper {
         /// What proves it (a signed checkpoint, the head row).
         evidence: String,
     },
+    /// Every record is gone while the witness holds a tree head over some.
+    Wiped {
+        /// The largest tree size the witness holds.
+        witnessed: u64,
+    },
+    /// The records do not match a witnessed tree head of their size: they were rewritten,
+    /// hashes recomputed, after the head was witnessed (or the witness holds two heads of one
+    /// size).
+    Forked {
+        /// The size of the head that does not match.
+        tree_size: u64,
+        /// What does not match.
+        detail: String,
+    },
+    /// An older head is presented as the latest: a head of `tree_size` records where one of
+    /// `witnessed` records was already witnessed.
+    ReplayedHead {
+        /// The size of the older head.
+        tree_size: u64,
+        /// The larger size already witnessed.
+        witnessed: u64,
+        /// Where the older head was presented.
+        evidence: String,
+    },
+    /// A witnessed tree head is unreadable, or its signature does not verify.
+    BadTreeHead {
+        /// The head's tree size (0 when unreadable).
+        tree_size: u64,
+        /// What is wrong.
+        detail: String,
+    },
     /// A checkpoint's signature does not verify, or it disagrees with the record it signs.
     BadCheckpoint {
         /// The record the checkpoint is for.
@@ -92,6 +123,9 @@ impl Tamper {
             | Tamper::BrokenLink { seq }
             | Tamper::BadCheckpoint { seq, .. } => *seq,
             Tamper::Truncated { last_present, .. } => last_present + 1,
+            Tamper::Wiped { .. } => 1,
+            Tamper::Forked { tree_size, .. } | Tamper::BadTreeHead { tree_size, .. } => *tree_size,
+            Tamper::ReplayedHead { tree_size, .. } => tree_size + 1,
         }
     }
 }
@@ -126,6 +160,31 @@ impl fmt::Display for Tamper {
                 "the trail was truncated: it ends at record {last_present} but {evidence} \
                  shows record {expected}"
             ),
+            Tamper::Wiped { witnessed } => write!(
+                f,
+                "the trail was wiped: it holds no record but the witness shows {witnessed}"
+            ),
+            Tamper::Forked { tree_size, detail } => {
+                write!(
+                    f,
+                    "the tree of the first {tree_size} records differs: {detail}"
+                )
+            }
+            Tamper::ReplayedHead {
+                tree_size,
+                witnessed,
+                evidence,
+            } => write!(
+                f,
+                "a replayed older head: {evidence} covers {tree_size} records, but a head of \
+                 {witnessed} records was already witnessed"
+            ),
+            Tamper::BadTreeHead { tree_size, detail } => {
+                write!(
+                    f,
+                    "the witnessed tree head of {tree_size} records is invalid: {detail}"
+                )
+            }
             Tamper::BadCheckpoint { seq, detail } => {
                 write!(f, "checkpoint at record {seq} is invalid: {detail}")
             }
@@ -144,6 +203,10 @@ pub struct VerifyReport {
     pub head_hash: Option<String>,
     /// Signed checkpoints checked.
     pub checkpoints: u64,
+    /// The root of the Merkle tree over the records, 64 hex digits.
+    pub tree_root: String,
+    /// Tree heads read from the witness and checked against the records.
+    pub witnessed_heads: u64,
     /// Whether checkpoint signatures were checked against a key given by the caller (or the
     /// store's own signing key) rather than the public key stored beside them.
     pub trusted_key: bool,

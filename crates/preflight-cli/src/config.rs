@@ -204,6 +204,13 @@ pub struct Settings {
     pub listen: Option<String>,
     /// The LLM judge's settings.
     pub llm: LlmConfig,
+    /// The file holding the audit trail's signing key (`--signing-key`), when one is named.
+    pub audit_signing_key: Option<PathBuf>,
+    /// The audit trail's witness file (`--witness`), when one is named.
+    pub audit_witness: Option<PathBuf>,
+    /// Open the audit store for one decision (a hook process): see
+    /// `AuditStoreBuilder::one_shot`.
+    pub audit_one_shot: bool,
 }
 
 impl Settings {
@@ -251,6 +258,9 @@ impl Settings {
             escalate_on_failure,
             listen: file.serve.listen,
             llm: file.llm,
+            audit_signing_key: None,
+            audit_witness: None,
+            audit_one_shot: false,
         })
     }
 

@@ -41,6 +41,88 @@ pub async fn open_audit(url: &str) -> Result<AuditStore, CliError> {
         .map_err(|e| CliError::Audit(format!("{url}: {e}")))
 }
 
+/// Tree heads are witnessed every this many records (and when the store closes).
+const WITNESS_EVERY: u64 = 1_000;
+
+/// Opens the audit store at `url` with the settings' signing key and witness; `read_only`:
+/// the trail must exist (verify, tail, export never create one).
+pub async fn open_audit_with(
+    settings: &Settings,
+    url: &str,
+    read_only: bool,
+) -> Result<AuditStore, CliError> {
+    let audit_error = |e: preflight_audit::AuditError| CliError::Audit(format!("{url}: {e}"));
+    let mut builder = AuditStore::builder(url);
+    if let Some(path) = &settings.audit_signing_key {
+        builder = builder.with_signing_key(read_key_file(path)?, WITNESS_EVERY);
+    }
+    if let Some(witness) = witness_for(settings, url) {
+        builder = builder.with_witness(witness, WITNESS_EVERY);
+    }
+    if settings.audit_one_shot {
+        builder = builder.one_shot();
+    }
+    if read_only {
+        builder = builder.must_exist();
+    }
+    builder.build().await.map_err(audit_error)
+}
+
+/// The witness file: the one named, else beside a SQLite trail (`<file>.heads`) when the trail
+/// is signed or the file already exists.
+pub fn witness_for(settings: &Settings, url: &str) -> Option<PathBuf> {
+    if let Some(path) = &settings.audit_witness {
+        return Some(path.clone());
+    }
+    let file = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let file = file.split('?').next().unwrap_or(file);
+    let heads = PathBuf::from(format!("{file}.heads"));
+    (settings.audit_signing_key.is_some() || heads.exists()).then_some(heads)
+}
+
+/// Reads an ed25519 signing key: 64 hex digits (its seed), as `preflight audit keygen` writes.
+pub fn read_key_file(path: &std::path::Path) -> Result<preflight_audit::SigningKey, CliError> {
+    let bytes = read_hex_key(path)?;
+    Ok(preflight_audit::SigningKey::from_bytes(&bytes))
+}
+
+/// Reads an ed25519 public key: 64 hex digits, as `preflight audit keygen` writes to `.pub`.
+pub fn read_public_key_file(
+    path: &std::path::Path,
+) -> Result<preflight_audit::VerifyingKey, CliError> {
+    let bytes = read_hex_key(path)?;
+    preflight_audit::VerifyingKey::from_bytes(&bytes).map_err(|e| {
+        CliError::Config(format!(
+            "{}: not an ed25519 public key: {e}",
+            path.display()
+        ))
+    })
+}
+
+fn read_hex_key(path: &std::path::Path) -> Result<[u8; 32], CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::io(format!("reading {}", path.display()), e))?;
+    let text = text.trim();
+    let bytes: Option<Vec<u8>> = (text.len() == 64 && text.is_ascii())
+        .then(|| {
+            (0..64)
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+                .collect()
+        })
+        .flatten();
+    bytes
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| {
+            CliError::Config(format!(
+                "{}: expected 64 hexadecimal digits",
+                path.display()
+            ))
+        })
+}
+
 /// The audit store used where one is required and none is configured: a SQLite file in the
 /// user's state directory (`$XDG_STATE_HOME/preflight/audit.db` or
 /// `~/.local/state/preflight/audit.db`).
@@ -158,7 +240,7 @@ impl Engine {
         let (gate, audit) = match url {
             None => (None, None),
             Some(url) => {
-                let store = open_audit(&url).await?;
+                let store = open_audit_with(settings, &url, false).await?;
                 let mut builder = Gate::builder(Arc::clone(&verifier))
                     .with_audit(store.clone())
                     .with_deadline(deadline)

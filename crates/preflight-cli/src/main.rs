@@ -52,6 +52,18 @@ struct GlobalArgs {
     /// The audit store: sqlite://path or postgres://user:pass@host/db.
     #[arg(long, global = true, env = "PREFLIGHT_AUDIT")]
     audit: Option<String>,
+    /// The audit trail's ed25519 signing key file (from `preflight audit keygen`): signs the
+    /// chain's head and the tree heads written to the witness.
+    #[arg(
+        long = "signing-key",
+        global = true,
+        env = "PREFLIGHT_AUDIT_SIGNING_KEY"
+    )]
+    signing_key: Option<PathBuf>,
+    /// The witness: an append-only file of tree heads outside the database (default with a
+    /// signing key and a SQLite trail: `<trail>.heads`).
+    #[arg(long, global = true, env = "PREFLIGHT_AUDIT_WITNESS")]
+    witness: Option<PathBuf>,
     /// Who decides escalations: none, terminal or console.
     #[arg(long, global = true, env = "PREFLIGHT_APPROVER")]
     approver: Option<String>,
@@ -178,8 +190,21 @@ enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Walk the hash chain; exits 1 when a record was altered, removed or reordered.
-    Verify,
+    /// Check the trail: the hash chain, the Merkle tree against every head in the witness, and
+    /// signatures; exits 1 when a record was altered, removed or reordered, the trail was
+    /// truncated, wiped or rewritten, or an older head was replayed.
+    Verify {
+        /// The public key signatures are checked against (the `.pub` file keygen writes).
+        #[arg(long = "public-key")]
+        public_key: Option<PathBuf>,
+    },
+    /// Write a new ed25519 key pair: the signing key to FILE (readable by its owner only)
+    /// and the public key to FILE.pub.
+    Keygen {
+        /// Where to write the signing key.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Export records as JSON Lines (OpenTelemetry-style fields).
     Export {
         /// Write here instead of standard output.
@@ -244,7 +269,9 @@ fn overrides(global: &GlobalArgs) -> Overrides {
 }
 
 async fn run(cli: Cli) -> Result<u8, CliError> {
-    let settings = Settings::load(&overrides(&cli.global))?;
+    let mut settings = Settings::load(&overrides(&cli.global))?;
+    settings.audit_signing_key = cli.global.signing_key.clone();
+    settings.audit_witness = cli.global.witness.clone();
     match cli.command {
         Command::Check { action } => check(&settings, &action).await,
         Command::Hook {
@@ -286,6 +313,40 @@ async fn run(cli: Cli) -> Result<u8, CliError> {
     }
 }
 
+/// Writes a new ed25519 key pair: the seed to `out` (mode 0600, never overwritten) and the
+/// public key to `out.pub`, each as 64 hex digits.
+fn keygen(out: &std::path::Path) -> Result<u8, CliError> {
+    use std::io::Read as _;
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut seed))
+        .map_err(|e| CliError::io("reading /dev/urandom", e))?;
+    let key = preflight_audit::SigningKey::from_bytes(&seed);
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(out)
+        .map_err(|e| CliError::io(format!("creating {}", out.display()), e))?;
+    writeln!(file, "{}", hex(&seed))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| CliError::io(format!("writing {}", out.display()), e))?;
+    let public = PathBuf::from(format!("{}.pub", out.display()));
+    std::fs::write(
+        &public,
+        format!("{}\n", hex(key.verifying_key().as_bytes())),
+    )
+    .map_err(|e| CliError::io(format!("writing {}", public.display()), e))?;
+    print(&format!(
+        "signing key: {}\npublic key: {}",
+        out.display(),
+        public.display()
+    ))?;
+    Ok(EXIT_OK)
+}
+
 fn exit_code(decision: Decision) -> u8 {
     match decision {
         Decision::Allow => EXIT_OK,
@@ -303,6 +364,13 @@ async fn check(settings: &Settings, source: &str) -> Result<u8, CliError> {
     let action = engine::read_action(source)?;
     let engine = Engine::build(settings, false).await?;
     let decided = engine.decide(action).await?;
+    if let Some(store) = &engine.audit {
+        // Witness the tree head over this decision before the process exits.
+        store
+            .close()
+            .await
+            .map_err(|e| CliError::Audit(e.to_string()))?;
+    }
     print(&to_json(&decided, true)?)?;
     Ok(exit_code(decided.decision))
 }
@@ -463,10 +531,14 @@ fn policy(settings: &Settings, command: PolicyCommand) -> Result<u8, CliError> {
 }
 
 async fn audit(settings: &Settings, command: AuditCommand) -> Result<u8, CliError> {
+    if let AuditCommand::Keygen { out } = &command {
+        return keygen(out);
+    }
     let url = settings.audit.clone().ok_or_else(|| {
         CliError::Config("no audit store: pass --audit URL or set PREFLIGHT_AUDIT".into())
     })?;
-    let store = engine::open_audit(&url).await?;
+    // Reading a trail never creates one: a missing trail is an error, not an empty trail.
+    let store = engine::open_audit_with(settings, &url, true).await?;
     let audit_error = |e: preflight_audit::AuditError| CliError::Audit(e.to_string());
     match command {
         AuditCommand::Tail { n, json } => {
@@ -492,8 +564,16 @@ async fn audit(settings: &Settings, command: AuditCommand) -> Result<u8, CliErro
             }
             Ok(EXIT_OK)
         }
-        AuditCommand::Verify => {
-            let report = store.verify().await.map_err(audit_error)?;
+        AuditCommand::Keygen { .. } => Ok(EXIT_OK),
+        AuditCommand::Verify { public_key } => {
+            let report = match public_key {
+                Some(path) => {
+                    let key = engine::read_public_key_file(&path)?;
+                    store.verify_with_key(Some(&key)).await
+                }
+                None => store.verify().await,
+            }
+            .map_err(audit_error)?;
             print(&to_json(&report, true)?)?;
             Ok(if report.is_intact() {
                 EXIT_OK

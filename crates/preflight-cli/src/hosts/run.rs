@@ -117,7 +117,12 @@ async fn answer_text(
         let _ = approver.set(code.clone());
         Arc::new(code)
     };
-    let engine = Engine::build_with(settings, false, Some(&make)).await?;
+    // One decision per process: the store opens one connection and writes the decision in
+    // one durable commit, with none of the background tasks a long-lived process needs (the
+    // console approver, which waits for announcements, keeps them).
+    let mut settings = settings.clone();
+    settings.audit_one_shot = !wait;
+    let engine = Engine::build_with(&settings, false, Some(&make)).await?;
     let decided = engine.decide(action.clone()).await?;
     let escalation = approver
         .get()
