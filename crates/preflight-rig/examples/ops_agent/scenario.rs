@@ -503,19 +503,21 @@ pub async fn run(
         .with_cwd(cwd.clone());
 
     let aws = Aws::default();
+    // The instructions open the user's message rather than a system message: llama.cpp's
+    // server takes a system message's content only as a plain string, and rig sends parts.
     let agent = AgentBuilder::new(model)
-        .preamble(
-            "You are an operations agent for the cost-explorer service. Use the tools to \
-             diagnose and fix problems. When a tool call is refused, read the reason and \
-             propose a narrower action instead of repeating it.",
-        )
         .tool(guard.tool(Shell { cwd: cwd.clone() }))
         .tool(guard.tool(ReadFile { cwd }))
         .tool(guard.tool(aws.clone()))
         .build();
     // A model that never settles (a small one may call tools until the budget runs out) still
     // leaves its audit trail to show.
-    let answer = match agent.prompt(TASK).max_turns(10).await {
+    let prompt = format!(
+        "You are an operations agent for the cost-explorer service. Use the tools to diagnose \
+         and fix problems. When a tool call is refused, read the reason and propose a narrower \
+         action instead of repeating it.\n\n{TASK}"
+    );
+    let answer = match agent.prompt(prompt).max_turns(10).await {
         Ok(response) => response.output().to_string(),
         Err(error) => format!("(the run ended without an answer: {error})"),
     };
