@@ -429,15 +429,31 @@ pub fn policy_text(path: &std::path::Path) -> Result<String, CliError> {
         .map_err(|e| CliError::io(format!("reading {}", path.display()), e))
 }
 
+/// The largest action (or hook payload) read, in bytes: past it the input is refused unread,
+/// so that memory stays bounded whatever is sent.
+pub const MAX_INPUT_BYTES: u64 = 1 << 20;
+
+/// Reads at most [`MAX_INPUT_BYTES`] from `reader` as text; more is an error naming the limit.
+pub fn read_bounded(reader: impl std::io::Read, what: &str) -> Result<String, CliError> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut reader.take(MAX_INPUT_BYTES + 1), &mut bytes)
+        .map_err(|e| CliError::io(format!("reading {what}"), e))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(CliError::Input(format!(
+            "{what} is larger than the limit of {MAX_INPUT_BYTES} bytes; it is refused unread"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| CliError::Input(format!("{what} is not UTF-8")))
+}
+
 /// Reads an action from a file, or standard input for `-`; errors name the field at fault.
 pub fn read_action(source: &str) -> Result<Action, CliError> {
     let text = if source == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .map_err(|e| CliError::io("reading standard input", e))?;
-        text
+        read_bounded(std::io::stdin().lock(), "standard input")?
     } else {
-        std::fs::read_to_string(source).map_err(|e| CliError::io(format!("reading {source}"), e))?
+        let file = std::fs::File::open(source)
+            .map_err(|e| CliError::io(format!("reading {source}"), e))?;
+        read_bounded(file, source)?
     };
     if text.trim().is_empty() {
         return Err(CliError::Input(format!(

@@ -41,3 +41,30 @@ fn a_hundred_thousand_nested_brackets_get_an_answer() {
         );
     }
 }
+
+#[test]
+fn an_oversized_action_is_refused_naming_the_limit() {
+    // 50 MB: refused unread past the first mebibyte, exit 2 (blocked).
+    let big = format!(
+        "{{\"tool\":\"Write\",\"input\":{{\"file_path\":\"/tmp/x\",\"content\":\"{}\"}}}}",
+        "x".repeat(50 << 20)
+    );
+    let out = check(&big);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("limit of 1048576 bytes"),
+        "{}",
+        out.stderr
+    );
+    let payload = format!(
+        "{{\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Write\",\"tool_input\":{{\"file_path\":\"/tmp/x\",\"content\":\"{}\"}}}}",
+        "x".repeat(50 << 20)
+    );
+    let out = run(&["hook", "claude-code", "--policy", POLICY], &payload, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("limit of 1048576 bytes"),
+        "{}",
+        out.stderr
+    );
+}

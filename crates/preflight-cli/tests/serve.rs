@@ -519,3 +519,20 @@ async fn an_outcome_reported_after_a_restart_is_recorded() {
     );
     assert!(tail.stdout.contains("disk full"), "{}", tail.stdout);
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_naming_the_limit() {
+    let server = start();
+    let big =
+        json!({"tool": "Write", "input": {"file_path": "/tmp/x", "content": "x".repeat(2 << 20)}})
+            .to_string();
+    let (status, body) = post(&server, "/v1/verify", Some(TOKEN), &big).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 1048576 bytes"),
+        "{body}"
+    );
+}

@@ -64,10 +64,21 @@ pub async fn hook(
         Ok(budget) => {
             let deadline = Instant::now() + budget;
             let decided = tokio::time::timeout_at(deadline, async {
-                let mut text = String::new();
-                tokio::io::AsyncReadExt::read_to_string(&mut tokio::io::stdin(), &mut text)
-                    .await
-                    .map_err(|e| CliError::io("reading the hook payload", e))?;
+                let mut bytes = Vec::new();
+                let limit = crate::engine::MAX_INPUT_BYTES;
+                tokio::io::AsyncReadExt::read_to_end(
+                    &mut tokio::io::AsyncReadExt::take(tokio::io::stdin(), limit + 1),
+                    &mut bytes,
+                )
+                .await
+                .map_err(|e| CliError::io("reading the hook payload", e))?;
+                if bytes.len() as u64 > limit {
+                    return Err(CliError::Input(format!(
+                        "hook payload: larger than the limit of {limit} bytes; refused unread"
+                    )));
+                }
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| CliError::Input("hook payload: not UTF-8".into()))?;
                 answer_text(settings, host, &text, deadline, allow_means).await
             })
             .await;

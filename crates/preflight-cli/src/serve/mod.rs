@@ -55,6 +55,9 @@ pub fn router(
         .route("/v1/permits/{id}/redeem", post(redeem))
         .route("/v1/hooks/{host}", post(hook))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .route_layer(middleware::from_fn(refuse_large_bodies))
+        // A body without a length is cut off at the same limit while it is read.
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit()))
         .with_state(state);
     let mut app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -96,6 +99,30 @@ async fn openapi() -> Response {
 
 fn problem(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn body_limit() -> usize {
+    usize::try_from(crate::engine::MAX_INPUT_BYTES).unwrap_or(usize::MAX)
+}
+
+/// Refuses a body declared larger than the limit before reading any of it, naming the limit.
+async fn refuse_large_bodies(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > crate::engine::MAX_INPUT_BYTES => problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body is {length} bytes, larger than the limit of {} bytes; the action \
+                 must not run",
+                crate::engine::MAX_INPUT_BYTES
+            ),
+        ),
+        _ => next.run(request).await,
+    }
 }
 
 async fn require_token(
