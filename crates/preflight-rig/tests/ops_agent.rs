@@ -47,3 +47,64 @@ async fn the_ops_agent_is_refused_in_prod_escalated_in_staging_and_allowed_in_de
     assert!(report.aws.status("dev", "cost-explorer").is_none());
     assert!(report.answer.contains("Deleted"), "{}", report.answer);
 }
+
+/// The local model of `scripts/llm.sh`: its exports, or the port it recorded.
+fn local_model() -> Option<(String, String)> {
+    if let (Ok(base), Ok(model)) = (
+        std::env::var("PREFLIGHT_LLM_BASE_URL"),
+        std::env::var("PREFLIGHT_LLM_MODEL"),
+    ) {
+        return Some((base, model));
+    }
+    let cache = std::env::var_os("PREFLIGHT_LLM_CACHE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache/preflight/llm"))
+        })?;
+    let port = std::fs::read_to_string(cache.join("server.port")).ok()?;
+    Some((
+        format!("http://127.0.0.1:{}/v1", port.trim()),
+        "smollm2-135m-instruct".into(),
+    ))
+}
+
+#[tokio::test]
+async fn against_the_local_model_nothing_runs_without_a_permit() {
+    let Some((base_url, name)) = local_model() else {
+        assert_eq!(
+            std::env::var("PREFLIGHT_SKIP_EXTERNAL").as_deref(),
+            Ok("1"),
+            "no local model: run `scripts/llm.sh`, or set PREFLIGHT_SKIP_EXTERNAL=1 to skip"
+        );
+        eprintln!("skipped: no local model (PREFLIGHT_SKIP_EXTERNAL=1)");
+        return;
+    };
+    let model = rig_core::providers::openai::OpenAIConfig::new("none")
+        .with_base_url(base_url)
+        .client()
+        .chat(name)
+        .erase();
+    let workspace =
+        std::env::temp_dir().join(format!("preflight-rig-local-{}", std::process::id()));
+    scenario::prepare_workspace(&workspace).unwrap();
+    let report = scenario::run(model, &workspace).await;
+    std::fs::remove_dir_all(&workspace).ok();
+    // Whatever the model proposes (a small one may propose nothing at all), prod and staging
+    // keep their stacks, and every call that ran was allowed and permitted first.
+    let report = report.unwrap();
+    // The endpoint answered (an error ends the run with this text instead).
+    assert!(
+        !report
+            .answer
+            .starts_with("(the run ended without an answer"),
+        "{}",
+        report.answer
+    );
+    assert!(report.aws.status("prod", "cost-explorer").is_some());
+    assert!(report.aws.status("staging", "cost-explorer").is_some());
+    for proposal in report.proposals() {
+        if proposal.ran.is_some() {
+            assert_eq!(proposal.decision, "allow", "{:?}", proposal.tool);
+        }
+    }
+}
