@@ -79,6 +79,7 @@ async fn against_the_local_model_nothing_runs_without_a_permit() {
         eprintln!("skipped: no local model (PREFLIGHT_SKIP_EXTERNAL=1)");
         return;
     };
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let model = rig_core::providers::openai::OpenAIConfig::new("none")
         .with_base_url(base_url)
         .client()

@@ -20,6 +20,8 @@ fn model() -> (DynModel<Completion>, String) {
         std::env::var("PREFLIGHT_LLM_MODEL"),
     ) {
         (Ok(base_url), Ok(name)) => {
+            // reqwest may be built without a TLS crypto provider of its own.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let key = std::env::var("PREFLIGHT_LLM_API_KEY").unwrap_or_else(|_| "none".into());
             let model = OpenAIConfig::new(key)
                 .with_base_url(base_url.clone())
