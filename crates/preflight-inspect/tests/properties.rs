@@ -176,12 +176,21 @@ fn spellings_strategy() -> impl Strategy<Value = (String, Vec<String>)> {
         };
         let program = plain.split(' ').next().unwrap_or_default().to_string();
         let rest = plain[program.len()..].to_string();
+        // Replaces the path where it is a whole word, never inside another one (a path `o`
+        // is not the `o` of `sort -o`).
+        let with_path = |replacement: &str| {
+            plain
+                .split(' ')
+                .map(|word| if word == path { replacement } else { word })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         forms.extend([
             format!("'{program}'{rest}"),
             format!("\\{program}{rest}"),
             format!("/usr/bin/{program}{rest}"),
-            format!("P={path}; {}", plain.replace(path.as_str(), "$P")),
-            plain.replace(path.as_str(), &format!("{{{path},{path}}}")),
+            format!("P={path}; {}", with_path("$P")),
+            with_path(&format!("{{{path},{path}}}")),
             format!("env -- {plain}"),
             format!("nice -n 3 {plain}"),
             format!("sh -c \"{plain}\""),
