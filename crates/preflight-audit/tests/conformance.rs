@@ -4,6 +4,7 @@
 // Test helpers outside #[test] functions may unwrap and panic too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
@@ -17,32 +18,8 @@ use preflight_core::{
     QueueChange, StoreError, Timestamp,
 };
 
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        #[cfg(feature = "sqlite")]
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let db = crate::common::sqlite();
-                    super::$name(&db).await;
-                }
-            )*
-        }
-        #[cfg(feature = "postgres")]
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(db) = crate::common::postgres().await else { return };
-                    super::$name(&db).await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
+on_every_backend!(
+    workers = 4;
     records_round_trip_in_order,
     queries_filter_by_agent_tool_decision_and_time,
     keyed_queries_agree_however_far_the_key_index_has_come,

@@ -4,6 +4,7 @@
 // Test helpers outside #[test] functions may unwrap and panic too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -15,32 +16,8 @@ use preflight_audit::AuditError;
 use preflight_audit::{AuditStore, Filter, SigningKey, Tamper, TreeHead, chain_hash};
 use preflight_core::{AuditSink, Decision};
 
-macro_rules! transparency {
-    ($($name:ident),* $(,)?) => {
-        #[cfg(feature = "sqlite")]
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = crate::common::sqlite();
-                    super::$name(&db).await;
-                }
-            )*
-        }
-        #[cfg(feature = "postgres")]
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(db) = crate::common::postgres().await else { return };
-                    super::$name(&db).await;
-                }
-            )*
-        }
-    };
-}
-
-transparency!(
+on_every_backend!(
+    workers = 2;
     witnessed_trail_verifies_with_its_tree,
     truncation_is_named_by_the_witness,
     wipe_is_named_by_the_witness,

@@ -222,3 +222,31 @@ pub fn request(ttl: Duration) -> ApprovalRequest {
 pub fn approve(request: &ApprovalRequest, who: &str) -> Approval {
     Approval::new(request, ApprovalDecision::Approved, who).with_comment("looks fine")
 }
+
+/// One test per backend for each named `async fn(&Db)`: on SQLite, and on PostgreSQL when
+/// `PREFLIGHT_TEST_PG_URL` names one, in a runtime of `workers` threads.
+#[allow(unused_macros)]
+macro_rules! on_every_backend {
+    (workers = $workers:tt; $($name:ident),* $(,)?) => {
+        #[cfg(feature = "sqlite")]
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
+                async fn $name() {
+                    let db = crate::common::sqlite();
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        #[cfg(feature = "postgres")]
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
+                async fn $name() {
+                    let Some(db) = crate::common::postgres().await else { return };
+                    super::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
