@@ -254,11 +254,7 @@ pub(crate) fn home(base: &str) -> String {
 
 /// Compares secrets without leaking where they differ.
 fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    preflight_core::same_secret(a.as_bytes(), b.as_bytes())
 }
 
 /// Who is asking, and how they proved it.

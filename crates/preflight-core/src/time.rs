@@ -89,6 +89,21 @@ pub fn new_secret_id() -> Arc<str> {
     Arc::from(ascii_text(&digits))
 }
 
+/// Compares two secrets (tokens, CSRF values) in time that does not depend on where they
+/// first differ.
+///
+/// ```
+/// assert!(preflight_core::same_secret(b"abc", b"abc"));
+/// assert!(!preflight_core::same_secret(b"abc", b"abd"));
+/// assert!(!preflight_core::same_secret(b"abc", b"abcd"));
+/// ```
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Bytes known to be ASCII (hex digits) as text, through the standard library's fast check.
 pub(crate) fn ascii_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(bytes) {

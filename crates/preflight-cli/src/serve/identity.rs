@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use preflight_core::Action;
+use preflight_core::{Action, same_secret};
 
 use crate::error::CliError;
 
@@ -132,14 +132,6 @@ impl Identities {
     }
 }
 
-/// Compares in time independent of where the first difference is.
-pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,12 +176,5 @@ mod tests {
         assert!(Identities::new(Some(A), None, Some(&format!("x={A}"))).is_err());
         assert!(Identities::new(None, None, Some("no-equals-sign")).is_err());
         assert!(Identities::new(None, None, Some(&format!("={A}"))).is_err());
-    }
-
-    #[test]
-    fn secrets_compare_exactly() {
-        assert!(same_secret(b"abc", b"abc"));
-        assert!(!same_secret(b"abc", b"abd"));
-        assert!(!same_secret(b"abc", b"abcd"));
     }
 }
