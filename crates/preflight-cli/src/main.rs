@@ -221,10 +221,15 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A hook or a check makes one decision and exits: one thread does it, without starting
+    // (and stopping) a worker per core on every call.
+    let one_decision = matches!(cli.command, Command::Hook { .. } | Command::Check { .. });
+    let mut builder = if one_decision {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("preflight: could not start: {e}");

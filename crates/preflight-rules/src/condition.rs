@@ -1,7 +1,9 @@
-//! CEL conditions: compiled once at load, evaluated against an action and one effect.
+//! CEL conditions: compiled once (at load, or for the shipped packs when first needed),
+//! evaluated against an action and one effect.
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::OnceLock;
 
 use cel::common::ast::{EntryExpr, Expr};
 use cel::common::value::CelVal;
@@ -22,9 +24,17 @@ pub(crate) const MAX_CONDITION_CONDITIONALS: usize = 16;
 /// deep as it is long).
 pub(crate) const MAX_CONDITION_DEPTH: usize = 32;
 
-/// A compiled CEL condition.
+/// A CEL condition, compiled.
 #[derive(Debug)]
 pub(crate) struct Condition {
+    source: Box<str>,
+    /// Set at load, or on first use for a deferred condition; an error is kept and every
+    /// evaluation then fails (which counts as a match for deny and escalate rules).
+    compiled: OnceLock<Result<Compiled, String>>,
+}
+
+#[derive(Debug)]
+struct Compiled {
     program: Program,
     /// A native evaluation of the common shape `input.a.b <op> number` (and `&&` of such),
     /// used when the input's value has the literal's type; the interpreter otherwise.
@@ -188,6 +198,48 @@ impl Condition {
     /// Compiles `source`; a parse error (or a panic inside the parser), or a condition past
     /// one of the limits above (length, brackets, conditional operators, depth), is an error.
     pub(crate) fn compile(source: &str) -> Result<Self, String> {
+        let compiled = Compiled::new(source)?;
+        Ok(Self {
+            source: source.into(),
+            compiled: OnceLock::from(Ok(compiled)),
+        })
+    }
+
+    /// A condition compiled when it is first evaluated: only for the shipped packs, whose
+    /// conditions their tests compile. The CEL parser's first use costs more than a hook's
+    /// whole decision, and most decisions never reach a rule with a condition.
+    pub(crate) fn deferred(source: &str) -> Self {
+        Self {
+            source: source.into(),
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// Evaluates the condition; an error or a non-boolean answer is an `Err`.
+    pub(crate) fn evaluate(
+        &self,
+        action: &Action,
+        effect: &Effect,
+        environment: Option<&str>,
+    ) -> Result<bool, String> {
+        let compiled = self
+            .compiled
+            .get_or_init(|| Compiled::new(&self.source))
+            .as_ref()
+            .map_err(Clone::clone)?;
+        if let Some(answer) = compiled
+            .fast
+            .as_ref()
+            .and_then(|f| f.evaluate(&action.input))
+        {
+            return answer;
+        }
+        compiled.interpret(action, effect, environment)
+    }
+}
+
+impl Compiled {
+    fn new(source: &str) -> Result<Self, String> {
         if source.trim().is_empty() {
             return Err("empty condition".into());
         }
@@ -233,19 +285,6 @@ impl Condition {
             Ok(Err(errors)) => Err(format!("invalid condition: {}", describe(&errors))),
             Err(_) => Err("invalid condition: the parser failed".into()),
         }
-    }
-
-    /// Evaluates the condition; an error or a non-boolean answer is an `Err`.
-    pub(crate) fn evaluate(
-        &self,
-        action: &Action,
-        effect: &Effect,
-        environment: Option<&str>,
-    ) -> Result<bool, String> {
-        if let Some(answer) = self.fast.as_ref().and_then(|f| f.evaluate(&action.input)) {
-            return answer;
-        }
-        self.interpret(action, effect, environment)
     }
 
     /// Evaluates with the CEL interpreter.
@@ -477,11 +516,12 @@ mod tests {
         ];
         for source in sources {
             let c = Condition::compile(source).unwrap();
-            assert!(c.fast.is_some(), "{source} has no fast path");
+            let compiled = c.compiled.get().unwrap().as_ref().unwrap();
+            assert!(compiled.fast.is_some(), "{source} has no fast path");
             for input in &inputs {
                 let action = Action::from_value(json!({"tool": "t", "input": input})).unwrap();
                 let fast = c.evaluate(&action, &effect, None);
-                let slow = c.interpret(&action, &effect, None);
+                let slow = compiled.interpret(&action, &effect, None);
                 assert_eq!(
                     fast.is_ok(),
                     slow.is_ok(),
@@ -492,8 +532,13 @@ mod tests {
                 }
             }
         }
+        let sized = Condition::compile("size(input.list) > 2").unwrap();
         assert!(
-            Condition::compile("size(input.list) > 2")
+            sized
+                .compiled
+                .get()
+                .unwrap()
+                .as_ref()
                 .unwrap()
                 .fast
                 .is_none()
@@ -583,6 +628,21 @@ mod tests {
         };
         assert!(message.starts_with("invalid condition: 1:"), "{message}");
         assert!(!message.contains('\n'), "{message}");
+    }
+
+    #[test]
+    fn a_deferred_condition_compiles_when_first_evaluated_and_keeps_its_error() {
+        let effect = Effect::new(Operation::Delete, "file:///x");
+        let action = action();
+        let good = Condition::deferred("effect.operation == 'delete'");
+        assert!(good.compiled.get().is_none());
+        assert_eq!(good.evaluate(&action, &effect, None), Ok(true));
+        assert!(good.compiled.get().is_some());
+        let bad = Condition::deferred("effect.operation ==");
+        for _ in 0..2 {
+            let error = bad.evaluate(&action, &effect, None).unwrap_err();
+            assert!(error.contains("invalid condition"), "{error}");
+        }
     }
 
     #[test]

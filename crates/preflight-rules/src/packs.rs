@@ -33,7 +33,49 @@ pub fn builtin(name: &str) -> Option<(&'static str, &'static str)> {
     PACKS.iter().copied().find(|(pack, _)| *pack == name)
 }
 
+/// Whether `text`, loaded as `origin`, is the shipped pack of that name, unchanged.
+pub(crate) fn is_shipped(origin: &str, text: &str) -> bool {
+    origin
+        .strip_prefix(PREFIX)
+        .and_then(builtin)
+        .is_some_and(|(_, shipped)| shipped == text)
+}
+
 /// The names of every built-in pack.
 pub fn names() -> impl Iterator<Item = &'static str> {
     PACKS.iter().map(|(name, _)| *name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::condition::Condition;
+
+    /// The shipped packs' conditions are compiled when first evaluated, not at load: each
+    /// must compile here, so that none ever fails in use.
+    #[test]
+    fn every_shipped_condition_compiles() {
+        let mut conditions = 0;
+        for (name, text) in PACKS {
+            let file = crate::policy::parse(text, name).unwrap();
+            for rule in &file.rules {
+                if let Some(source) = &rule.condition {
+                    conditions += 1;
+                    if let Err(error) = Condition::compile(source) {
+                        panic!("{name}: rule {}: {error}", rule.id);
+                    }
+                }
+            }
+        }
+        assert!(conditions > 0);
+    }
+
+    #[test]
+    fn only_the_unchanged_pack_text_counts_as_shipped() {
+        let (_, text) = builtin("coding-agent").unwrap();
+        assert!(is_shipped("builtin:coding-agent", text));
+        assert!(!is_shipped("builtin:coding-agent", &format!("{text}\n")));
+        assert!(!is_shipped("builtin:git", text));
+        assert!(!is_shipped("coding-agent.toml", text));
+    }
 }

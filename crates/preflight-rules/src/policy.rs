@@ -583,6 +583,15 @@ pub(crate) struct Locator<'a> {
 }
 
 impl Locator<'_> {
+    /// Whether rule `index` was written in a pack shipped with preflight (inherited from one,
+    /// or the pack itself loaded as the policy): its tests have compiled it.
+    fn is_shipped(&self, index: usize) -> bool {
+        match self.inherited.get(index) {
+            Some(inherited) => inherited.origin.starts_with(crate::packs::PREFIX),
+            None => crate::packs::is_shipped(self.origin, self.text),
+        }
+    }
+
     fn error(&self, at: usize, field: &str, message: &str) -> RulesError {
         let (line, column) = line_column(self.text, at);
         RulesError::Invalid {
@@ -687,6 +696,7 @@ fn compile_rule(
         attributes.push((key.as_str().into(), pattern));
     }
     let condition = match &spec.condition {
+        Some(source) if locate.is_shipped(index) => Some(Condition::deferred(source)),
         Some(source) => Some(
             Condition::compile(source)
                 .map_err(|e| locate.rule(index, "condition", Some(source), &e))?,
