@@ -4,111 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-use common::{BIN, POLICY, run};
+use common::serve::{Server, TOKEN, post, start, start_in, start_with};
+use common::{POLICY, run};
 use serde_json::{Value, json};
-
-const TOKEN: &str = "test-token-0123456789abcdef";
-
-struct Server {
-    child: Child,
-    base: String,
-    audit: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    start_with(&[], None)
-}
-
-fn start_with(args: &[&str], approver_tokens: Option<&str>) -> Server {
-    start_in(tempfile::tempdir().unwrap(), args, approver_tokens, &[])
-}
-
-/// Starts the service with its audit trail in `dir`, and `env` set.
-fn start_in(
-    dir: tempfile::TempDir,
-    args: &[&str],
-    approver_tokens: Option<&str>,
-    env: &[(&str, &str)],
-) -> Server {
-    let audit = format!("sqlite://{}", dir.path().join("audit.db").display());
-    let mut command = Command::new(BIN);
-    command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--policy",
-            POLICY,
-            "--audit",
-            &audit,
-        ])
-        .args(args)
-        .env("PREFLIGHT_TOKEN", TOKEN)
-        .env_remove("PREFLIGHT_APPROVER_TOKENS")
-        .env_remove("PREFLIGHT_APPROVER")
-        .env_remove("PREFLIGHT_CONFIG");
-    if let Some(tokens) = approver_tokens {
-        command.env("PREFLIGHT_APPROVER_TOKENS", tokens);
-    }
-    command.env_remove("PREFLIGHT_AGENT_TOKENS");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .filter(|u| u.starts_with("http://"))
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
-    Server {
-        child,
-        base,
-        audit,
-        _dir: dir,
-    }
-}
-
-async fn post(server: &Server, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let mut request = client
-        .post(format!("{}{path}", server.base))
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    let value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (status, value)
-}
 
 #[tokio::test]
 async fn the_service_verifies_authenticates_and_names_bad_fields() {
@@ -500,10 +398,7 @@ async fn an_outcome_reported_after_a_restart_is_recorded() {
     assert_eq!(status, 200, "{body}");
     let proposal = body["proposal_id"].as_str().unwrap().to_string();
     // The service stops; the directory is handed over to the next one.
-    let mut first = first;
-    let _ = first.child.kill();
-    let _ = first.child.wait();
-    let dir = std::mem::replace(&mut first._dir, tempfile::tempdir().unwrap());
+    let dir = first.kill();
     assert_eq!(dir.path(), path);
     let second = start_in(dir, &[], None, &env);
     let report =

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod serve;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
