@@ -416,18 +416,20 @@ async fn an_outcome_reported_after_a_restart_is_recorded() {
 }
 
 #[tokio::test]
-async fn an_oversized_body_is_refused_naming_the_limit() {
+async fn an_oversized_body_is_refused_naming_the_limit_and_recorded_by_its_digest() {
     let server = start();
-    let big =
-        json!({"tool": "Write", "input": {"file_path": "/tmp/x", "content": "x".repeat(2 << 20)}})
-            .to_string();
-    let (status, body) = post(&server, "/v1/verify", Some(TOKEN), &big).await;
+    let sent = common::oversized_action();
+    // Without a token: refused before the body is read, and not put on record.
+    let (status, _) = post(&server, "/v1/verify", None, &sent).await;
+    assert_eq!(status, 401);
+    let (status, body) = post(&server, "/v1/verify", Some(TOKEN), &sent).await;
     assert_eq!(status, 413, "{body}");
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("limit of 1048576 bytes"),
+        body["error"].as_str().unwrap().contains(&format!(
+            "the body is {} bytes, larger than the limit of 1048576 bytes",
+            sent.len()
+        )),
         "{body}"
     );
+    common::assert_oversized_on_record(&server.audit, &sent, "serve /v1/verify");
 }
