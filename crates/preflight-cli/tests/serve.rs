@@ -433,3 +433,34 @@ async fn an_oversized_body_is_refused_naming_the_limit_and_recorded_by_its_diges
     );
     common::assert_oversized_on_record(&server.audit, &sent, "serve /v1/verify");
 }
+
+#[test]
+fn a_body_without_a_length_is_bounded_and_recorded_the_same_way() {
+    use std::io::{Read as _, Write as _};
+    let server = start();
+    let sent = common::oversized_action();
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST /v1/verify HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    // Sent in chunks with no length announced: the service learns the size only by reading.
+    for chunk in sent.as_bytes().chunks(64 * 1024) {
+        write!(stream, "{:x}\r\n", chunk.len()).unwrap();
+        stream.write_all(chunk).unwrap();
+        stream.write_all(b"\r\n").unwrap();
+    }
+    stream.write_all(b"0\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(
+        response.contains("larger than the limit of 1048576 bytes"),
+        "{response}"
+    );
+    common::assert_oversized_on_record(&server.audit, &sent, "serve /v1/verify");
+}
