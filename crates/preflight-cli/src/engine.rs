@@ -429,20 +429,19 @@ pub fn policy_text(path: &std::path::Path) -> Result<String, CliError> {
         .map_err(|e| CliError::io(format!("reading {}", path.display()), e))
 }
 
-/// The largest action (or hook payload) read, in bytes: past it the input is refused unread,
-/// so that memory stays bounded whatever is sent.
+/// The largest action (or hook payload) accepted, in bytes: past it the input is refused, and
+/// only counted and hashed as it is read, so that memory stays bounded whatever is sent.
 pub const MAX_INPUT_BYTES: u64 = 1 << 20;
 
-/// Reads at most [`MAX_INPUT_BYTES`] from `reader` as text; more is an error naming the limit.
+/// Reads `reader` as text; past [`MAX_INPUT_BYTES`] it is [`CliError::Oversized`], naming
+/// the limit and carrying what the audit trail keeps of it.
 pub fn read_bounded(reader: impl std::io::Read, what: &str) -> Result<String, CliError> {
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut reader.take(MAX_INPUT_BYTES + 1), &mut bytes)
-        .map_err(|e| CliError::io(format!("reading {what}"), e))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(CliError::Input(format!(
-            "{what} is larger than the limit of {MAX_INPUT_BYTES} bytes; it is refused unread"
-        )));
-    }
+    let bytes = crate::oversized::read(reader)
+        .map_err(|e| CliError::io(format!("reading {what}"), e))?
+        .map_err(|input| CliError::Oversized {
+            what: what.to_string(),
+            input,
+        })?;
     String::from_utf8(bytes).map_err(|_| CliError::Input(format!("{what} is not UTF-8")))
 }
 

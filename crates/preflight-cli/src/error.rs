@@ -32,6 +32,14 @@ pub enum CliError {
     /// The decision did not come in time.
     #[error("no decision within {0} ms")]
     Timeout(u64),
+    /// An input past the size limit: refused, with what is kept of it for the audit trail.
+    #[error("{}", input.message(what))]
+    Oversized {
+        /// What the input was (`standard input`, a file name, `the hook payload`).
+        what: String,
+        /// Its size, digest and preview.
+        input: Box<crate::oversized::Oversized>,
+    },
     /// The MCP proxy failed.
     #[error("mcp proxy: {0}")]
     Mcp(String),

@@ -9,6 +9,7 @@ mod hosts;
 mod init;
 mod install;
 mod mcp;
+mod oversized;
 mod serve;
 
 use std::io::Write;
@@ -366,7 +367,19 @@ pub(crate) fn print(text: &str) -> Result<(), CliError> {
 }
 
 async fn check(settings: &Settings, source: &str) -> Result<u8, CliError> {
-    let action = engine::read_action(source)?;
+    let action = match engine::read_action(source) {
+        Err(CliError::Oversized { what, input }) => {
+            return Err(oversized::refuse(
+                settings,
+                &input,
+                "check",
+                &what,
+                settings.agent.as_deref(),
+            )
+            .await);
+        }
+        read => read?,
+    };
     let engine = Engine::build(settings, false).await?;
     let decided = engine.decide(action).await?;
     if let Some(store) = &engine.audit {

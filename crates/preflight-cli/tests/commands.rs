@@ -357,3 +357,22 @@ fn audit_tail_shows_hidden_characters_visibly() {
     assert!(tail.stdout.contains("\\u{202E}"), "{}", tail.stdout);
     assert!(tail.stdout.contains("\\u{001B}"), "{}", tail.stdout);
 }
+
+#[test]
+fn an_oversized_action_is_refused_and_recorded_by_its_digest_not_its_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    let sent = common::oversized_action();
+    let out = run(&["check", "--policy", POLICY, "--audit", &url], &sent, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "standard input is {} bytes, larger than the limit of 1048576 bytes",
+            sent.len()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    common::assert_oversized_on_record(&url, &sent, "check");
+}

@@ -297,3 +297,28 @@ fn a_payload_that_never_ends_exits_2() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no decision within"), "{stderr}");
 }
+
+#[test]
+fn an_oversized_payload_is_blocked_and_recorded_by_its_digest_not_its_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    let sent = payload(
+        "Write",
+        json!({"file_path": "/work/project/big.txt", "content": "x".repeat(2 << 20)}),
+    );
+    let out = run(
+        &["hook", "claude-code", "--policy", POLICY, "--audit", &url],
+        &sent,
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "the hook payload is {} bytes, larger than the limit of 1048576 bytes",
+            sent.len()
+        )),
+        "{}",
+        out.stderr
+    );
+    common::assert_oversized_on_record(&url, &sent, "hook claude-code");
+}

@@ -4,111 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-use common::{BIN, POLICY, run};
+use common::serve::{Server, TOKEN, post, start, start_in, start_with};
+use common::{POLICY, run};
 use serde_json::{Value, json};
-
-const TOKEN: &str = "test-token-0123456789abcdef";
-
-struct Server {
-    child: Child,
-    base: String,
-    audit: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    start_with(&[], None)
-}
-
-fn start_with(args: &[&str], approver_tokens: Option<&str>) -> Server {
-    start_in(tempfile::tempdir().unwrap(), args, approver_tokens, &[])
-}
-
-/// Starts the service with its audit trail in `dir`, and `env` set.
-fn start_in(
-    dir: tempfile::TempDir,
-    args: &[&str],
-    approver_tokens: Option<&str>,
-    env: &[(&str, &str)],
-) -> Server {
-    let audit = format!("sqlite://{}", dir.path().join("audit.db").display());
-    let mut command = Command::new(BIN);
-    command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--policy",
-            POLICY,
-            "--audit",
-            &audit,
-        ])
-        .args(args)
-        .env("PREFLIGHT_TOKEN", TOKEN)
-        .env_remove("PREFLIGHT_APPROVER_TOKENS")
-        .env_remove("PREFLIGHT_APPROVER")
-        .env_remove("PREFLIGHT_CONFIG");
-    if let Some(tokens) = approver_tokens {
-        command.env("PREFLIGHT_APPROVER_TOKENS", tokens);
-    }
-    command.env_remove("PREFLIGHT_AGENT_TOKENS");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .filter(|u| u.starts_with("http://"))
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
-    Server {
-        child,
-        base,
-        audit,
-        _dir: dir,
-    }
-}
-
-async fn post(server: &Server, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let mut request = client
-        .post(format!("{}{path}", server.base))
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    let value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (status, value)
-}
 
 #[tokio::test]
 async fn the_service_verifies_authenticates_and_names_bad_fields() {
@@ -500,10 +398,7 @@ async fn an_outcome_reported_after_a_restart_is_recorded() {
     assert_eq!(status, 200, "{body}");
     let proposal = body["proposal_id"].as_str().unwrap().to_string();
     // The service stops; the directory is handed over to the next one.
-    let mut first = first;
-    let _ = first.child.kill();
-    let _ = first.child.wait();
-    let dir = std::mem::replace(&mut first._dir, tempfile::tempdir().unwrap());
+    let dir = first.kill();
     assert_eq!(dir.path(), path);
     let second = start_in(dir, &[], None, &env);
     let report =
@@ -521,18 +416,51 @@ async fn an_outcome_reported_after_a_restart_is_recorded() {
 }
 
 #[tokio::test]
-async fn an_oversized_body_is_refused_naming_the_limit() {
+async fn an_oversized_body_is_refused_naming_the_limit_and_recorded_by_its_digest() {
     let server = start();
-    let big =
-        json!({"tool": "Write", "input": {"file_path": "/tmp/x", "content": "x".repeat(2 << 20)}})
-            .to_string();
-    let (status, body) = post(&server, "/v1/verify", Some(TOKEN), &big).await;
+    let sent = common::oversized_action();
+    // Without a token: refused before the body is read, and not put on record.
+    let (status, _) = post(&server, "/v1/verify", None, &sent).await;
+    assert_eq!(status, 401);
+    let (status, body) = post(&server, "/v1/verify", Some(TOKEN), &sent).await;
     assert_eq!(status, 413, "{body}");
     assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("limit of 1048576 bytes"),
+        body["error"].as_str().unwrap().contains(&format!(
+            "the body is {} bytes, larger than the limit of 1048576 bytes",
+            sent.len()
+        )),
         "{body}"
     );
+    common::assert_oversized_on_record(&server.audit, &sent, "serve /v1/verify");
+}
+
+#[test]
+fn a_body_without_a_length_is_bounded_and_recorded_the_same_way() {
+    use std::io::{Read as _, Write as _};
+    let server = start();
+    let sent = common::oversized_action();
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST /v1/verify HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    // Sent in chunks with no length announced: the service learns the size only by reading.
+    for chunk in sent.as_bytes().chunks(64 * 1024) {
+        write!(stream, "{:x}\r\n", chunk.len()).unwrap();
+        stream.write_all(chunk).unwrap();
+        stream.write_all(b"\r\n").unwrap();
+    }
+    stream.write_all(b"0\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(
+        response.contains("larger than the limit of 1048576 bytes"),
+        "{response}"
+    );
+    common::assert_oversized_on_record(&server.audit, &sent, "serve /v1/verify");
 }

@@ -64,19 +64,23 @@ pub async fn hook(
         Ok(budget) => {
             let deadline = Instant::now() + budget;
             let decided = tokio::time::timeout_at(deadline, async {
-                let mut bytes = Vec::new();
-                let limit = crate::engine::MAX_INPUT_BYTES;
-                tokio::io::AsyncReadExt::read_to_end(
-                    &mut tokio::io::AsyncReadExt::take(tokio::io::stdin(), limit + 1),
-                    &mut bytes,
-                )
-                .await
-                .map_err(|e| CliError::io("reading the hook payload", e))?;
-                if bytes.len() as u64 > limit {
-                    return Err(CliError::Input(format!(
-                        "hook payload: larger than the limit of {limit} bytes; refused unread"
-                    )));
-                }
+                let read = crate::oversized::read_async(tokio::io::stdin())
+                    .await
+                    .map_err(|e| CliError::io("reading the hook payload", e))?;
+                let bytes = match read {
+                    Ok(bytes) => bytes,
+                    Err(input) => {
+                        let source = format!("hook {}", host.name());
+                        let refusal = crate::oversized::refuse(
+                            settings,
+                            &input,
+                            &source,
+                            "the hook payload",
+                            Some(settings.agent.as_deref().unwrap_or(host.default_agent())),
+                        );
+                        return Err(refusal.await);
+                    }
+                };
                 let text = String::from_utf8(bytes)
                     .map_err(|_| CliError::Input("hook payload: not UTF-8".into()))?;
                 answer_text(settings, host, &text, deadline, allow_means).await

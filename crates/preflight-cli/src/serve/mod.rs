@@ -5,7 +5,7 @@ mod identity;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use crate::error::CliError;
 use crate::hosts::Host;
 use crate::hosts::run::{AllowMeans, answer_with_gate};
+use crate::oversized::BoundedInput;
 
 pub use identity::{AGENT_TOKENS, Identities, Identity};
 
@@ -54,9 +55,10 @@ pub fn router(
         .route("/v1/outcome", post(outcome))
         .route("/v1/permits/{id}/redeem", post(redeem))
         .route("/v1/hooks/{host}", post(hook))
+        // After the token: only an authenticated agent's oversized body is put on record.
+        .route_layer(middleware::from_fn_with_state(state.clone(), bound_body))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
-        .route_layer(middleware::from_fn(refuse_large_bodies))
-        // A body without a length is cut off at the same limit while it is read.
+        // A backstop: `bound_body` has read every body already, within this limit.
         .layer(axum::extract::DefaultBodyLimit::max(body_limit()))
         .with_state(state);
     let mut app = Router::new()
@@ -105,24 +107,53 @@ fn body_limit() -> usize {
     usize::try_from(crate::engine::MAX_INPUT_BYTES).unwrap_or(usize::MAX)
 }
 
-/// Refuses a body declared larger than the limit before reading any of it, naming the limit.
-async fn refuse_large_bodies(request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match declared {
-        Some(length) if length > crate::engine::MAX_INPUT_BYTES => problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the body is {length} bytes, larger than the limit of {} bytes; the action \
-                 must not run",
-                crate::engine::MAX_INPUT_BYTES
-            ),
-        ),
-        _ => next.run(request).await,
+/// Reads the body within the limit and hands it on; past the limit it is only counted and
+/// hashed, and refused (`413`, naming the limit) with its size, digest and first bytes on
+/// record.
+async fn bound_body(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, mut body) = request.into_parts();
+    let mut input = BoundedInput::default();
+    let ended = loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            None => break true,
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    if !input.push(data) {
+                        break false;
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    format!("reading the body: {e}; the action must not run"),
+                );
+            }
+        }
+    };
+    let oversized = match input.finish(ended) {
+        Ok(bytes) => {
+            return next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+        }
+        Err(oversized) => oversized,
+    };
+    let mut message = oversized.message("the body");
+    let source = format!("serve {}", parts.uri.path());
+    if let Err(e) = oversized
+        .record(&state.store, &source, identity.agent.as_deref(), &message)
+        .await
+    {
+        message = format!("{message} (and it could not be recorded: {e})");
     }
+    problem(StatusCode::PAYLOAD_TOO_LARGE, message)
 }
 
 async fn require_token(
