@@ -322,3 +322,34 @@ fn an_oversized_payload_is_blocked_and_recorded_by_its_digest_not_its_content() 
     );
     common::assert_oversized_on_record(&url, &sent, "hook claude-code");
 }
+
+/// A decision that never yields (here, a policy path that is a FIFO nobody writes: reading it
+/// blocks the thread) still gets the host's block before the host's own timeout.
+#[test]
+fn a_decision_stuck_outside_the_runtime_is_blocked_before_the_host_gives_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("policy.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let out = run(
+        &[
+            "hook",
+            "claude-code",
+            "--policy",
+            fifo.to_str().unwrap(),
+            "--host-timeout",
+            "4",
+        ],
+        &payload("Bash", json!({"command": "ls"})),
+        &[],
+    );
+    let took = started.elapsed();
+    assert_eq!(out.code, 2, "stdout: {} stderr: {}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("no decision within"), "{}", out.stderr);
+    // Answered by itself, well before the host's 4 s.
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+}

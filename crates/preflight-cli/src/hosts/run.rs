@@ -63,6 +63,7 @@ pub async fn hook(
         Err(error) => host.block(&error.to_string()),
         Ok(budget) => {
             let deadline = Instant::now() + budget;
+            watchdog(host, deadline.into_std() + WATCHDOG_GRACE, budget);
             let decided = tokio::time::timeout_at(deadline, async {
                 let read = crate::oversized::read_async(tokio::io::stdin())
                     .await
@@ -100,14 +101,59 @@ pub async fn hook(
     Ok(reply.exit)
 }
 
-/// Writes `reply` to standard output and standard error.
+/// How long after the budget the watchdog answers, if the hook's own timeout has not: well
+/// inside [`HOST_MARGIN`].
+const WATCHDOG_GRACE: Duration = Duration::from_millis(500);
+
+/// Whether the process has answered: the first answer, the decision's or the watchdog's, is
+/// the only one written.
+static ANSWERED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+
+/// Answers with the host's block at `at` and exits, unless the hook answered first. The
+/// runtime's timeout fires only when the decision yields; a decision stuck computing (or a
+/// blocking call) would otherwise leave the host to give up, and a host that gives up may run
+/// the call.
+fn watchdog(host: Host, at: std::time::Instant, budget: Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("hook-watchdog".into())
+        .spawn(move || {
+            std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
+            let millis = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
+            let reply = host.block(&CliError::Timeout(millis).to_string());
+            let mut answered = ANSWERED.lock().unwrap_or_else(|e| e.into_inner());
+            if !*answered {
+                *answered = true;
+                let _ = write_reply(&reply);
+                // Exits holding the lock: no later answer can follow this one.
+                std::process::exit(i32::from(reply.exit));
+            }
+        });
+    if let Err(error) = spawned {
+        // The runtime's own timeout still applies.
+        tracing::warn!(%error, "the hook's watchdog did not start");
+    }
+}
+
+/// Writes `reply`, unless the watchdog already answered.
 fn emit(reply: &Reply) -> Result<(), CliError> {
+    let mut answered = ANSWERED.lock().unwrap_or_else(|e| e.into_inner());
+    if *answered {
+        return Ok(());
+    }
+    *answered = true;
+    write_reply(reply)
+}
+
+/// Writes `reply` to standard output and standard error.
+fn write_reply(reply: &Reply) -> Result<(), CliError> {
     if let Some(message) = &reply.stderr {
         eprintln!("{message}");
     }
     if let Some(value) = &reply.stdout {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{value}").map_err(|e| CliError::io("writing standard output", e))?;
+        out.flush()
+            .map_err(|e| CliError::io("writing standard output", e))?;
     }
     Ok(())
 }
