@@ -5,10 +5,11 @@
 //! A proof is a list of subtree roots. Which subtrees depends on the sizes and the index alone
 //! ([`inclusion_ranges`], [`consistency_ranges`]); their roots are computed from the leaf hashes,
 //! all at once ([`inclusion_proof`], [`consistency_proof`]) or from leaves fed in order
-//! ([`SubtreeRoots`], which the store uses so as to hold O(log n) hashes, never every leaf).
+//! (which the store does, so as to hold O(log n) hashes, never every leaf).
 
 use std::ops::Range;
 
+use ed25519_dalek::VerifyingKey;
 use preflight_core::to_hex;
 use serde::{Deserialize, Serialize};
 
@@ -324,6 +325,39 @@ impl InclusionProof {
         head.tree_size == self.tree_size
             && head.root_hash.eq_ignore_ascii_case(&self.root_hash)
             && self.verify()
+    }
+
+    /// Checks the proof against tree heads held apart from the trail (a copy of the witness):
+    /// it must lead to the root of a head of its tree size, signed by `key` when one is given.
+    /// Returns that head, or why the proof fails.
+    pub fn check_against_heads<'h>(
+        &self,
+        heads: &'h [TreeHead],
+        key: Option<&VerifyingKey>,
+    ) -> Result<&'h TreeHead, String> {
+        let mut sized = heads
+            .iter()
+            .filter(|head| head.tree_size == self.tree_size)
+            .peekable();
+        if sized.peek().is_none() {
+            return Err(format!("no tree head of {} records", self.tree_size));
+        }
+        let head = sized
+            .find(|head| key.is_none_or(|key| head.is_signed_by(key)))
+            .ok_or_else(|| {
+                format!(
+                    "no tree head of {} records is signed by the public key",
+                    self.tree_size
+                )
+            })?;
+        if self.verify_against(head) {
+            Ok(head)
+        } else {
+            Err(format!(
+                "the proof does not lead record {} to the root of the tree head of {} records",
+                self.seq, self.tree_size
+            ))
+        }
     }
 }
 
