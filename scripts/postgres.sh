@@ -7,7 +7,8 @@
 # Idempotent: installs Debian's `postgresql` when it is missing, creates the cluster once (in
 # $PREFLIGHT_PG_DIR, default /tmp/preflight-pg), starts it on 127.0.0.1:$PREFLIGHT_PG_PORT
 # (default 54329) unless it already runs, and creates the database. Everything but the final
-# `export` line goes to standard error. It may also be sourced (`. scripts/postgres.sh`): then
+# `export` line goes to standard error. The URL is also written to $PREFLIGHT_PG_DIR/url, where
+# the tests look for it when the variable is not set. It may also be sourced (`. scripts/postgres.sh`): then
 # it exports the variable into the current shell too, and leaves the shell's options alone.
 
 _preflight_pg_main() (
@@ -108,7 +109,12 @@ for name in $leftovers; do
         "DROP DATABASE IF EXISTS \"$name\"" >/dev/null 2>&1 || true
 done
 
-echo "postgres://$user@127.0.0.1:$port/$db"
+url="postgres://$user@127.0.0.1:$port/$db"
+# Written whole and then renamed, so a reader never sees half a URL.
+echo "$url" >"$dir/url.tmp"
+chmod 644 "$dir/url.tmp"
+mv -f "$dir/url.tmp" "$dir/url"
+echo "$url"
 )
 
 if _preflight_pg_url="$(_preflight_pg_main)"; then

@@ -50,6 +50,10 @@ pub enum AuditError {
     /// A signing key could not be used.
     #[error("invalid signing key: {0}")]
     Key(String),
+    /// No proof exists for what was asked: a record outside the tree, a tree larger than the
+    /// trail, or sizes in the wrong order.
+    #[error("no proof: {0}")]
+    NoProof(String),
 }
 
 impl AuditError {
@@ -66,7 +70,8 @@ impl AuditError {
             | AuditError::Conflict(_)
             | AuditError::NotDurable(_)
             | AuditError::Missing(_)
-            | AuditError::Key(_) => ErrorKind::Permanent,
+            | AuditError::Key(_)
+            | AuditError::NoProof(_) => ErrorKind::Permanent,
         }
     }
 }

@@ -3,6 +3,7 @@
 mod error;
 mod keys;
 pub mod merkle;
+pub mod proof;
 mod record;
 mod store;
 mod verify;

@@ -207,6 +207,9 @@ pub struct VerifyReport {
     pub tree_root: String,
     /// Tree heads read from the witness and checked against the records.
     pub witnessed_heads: u64,
+    /// Consistency proofs, computed from the records, checked between consecutive witnessed
+    /// heads of different sizes.
+    pub consistency_proofs: u64,
     /// Whether checkpoint signatures were checked against a key given by the caller (or the
     /// store's own signing key) rather than the public key stored beside them.
     pub trusted_key: bool,

@@ -123,7 +123,7 @@ fn from_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn hash_of(text: &str) -> Option<Hash> {
+pub(crate) fn hash_of(text: &str) -> Option<Hash> {
     from_hex(text).as_deref().and_then(to_hash)
 }
 

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 
 use common::{TestDb, exec, proposal_events};
 use ed25519_dalek::Signer as _;
-#[cfg(feature = "sqlite")]
-use preflight_audit::AuditError;
-use preflight_audit::{AuditStore, Filter, SigningKey, Tamper, TreeHead, chain_hash};
-use preflight_core::{AuditSink, Decision};
+use preflight_audit::merkle::leaf_hash;
+use preflight_audit::proof::InclusionProof;
+use preflight_audit::{AuditError, AuditStore, Filter, SigningKey, Tamper, TreeHead, chain_hash};
+use preflight_core::{AuditSink, Decision, to_hex};
 
 on_every_backend!(
     workers = 2;
@@ -26,6 +26,7 @@ on_every_backend!(
     replayed_head_in_the_witness_is_named,
     forged_head_in_the_witness_fails_its_signature,
     one_shot_appends_are_witnessed_and_indexed_on_the_next_open,
+    proofs_from_the_records_check_against_the_witnessed_heads,
 );
 
 fn key() -> SigningKey {
@@ -78,6 +79,8 @@ async fn witnessed_trail_verifies_with_its_tree(db: &TestDb) {
     assert!(report.is_intact(), "{report}");
     assert_eq!(report.witnessed_heads, written.len() as u64);
     assert_eq!(report.tree_root, written[written.len() - 1].root_hash);
+    // One consistency proof between each two heads of consecutive sizes.
+    assert_eq!(report.consistency_proofs, written.len() as u64 - 1);
 }
 
 async fn truncation_is_named_by_the_witness(db: &TestDb) {
@@ -161,8 +164,17 @@ async fn rewrite_with_recomputed_hashes_forks_from_the_witness(db: &TestDb) {
     // The chain alone is consistent again...
     let unwitnessed = AuditStore::open(&db.url).await.unwrap();
     assert!(unwitnessed.verify().await.unwrap().is_intact());
-    // ...but not with the witnessed heads.
-    let first = heads(&witness)[0].tree_size;
+    // ...but not with the witnessed heads, and no proof from the records leads to them.
+    let witnessed = heads(&witness);
+    let last = witnessed.last().unwrap();
+    let proof = store.inclusion_proof(1, last.tree_size).await.unwrap();
+    assert!(proof.verify() && !proof.verify_against(last));
+    let proof = store
+        .consistency_proof(witnessed[0].tree_size, last.tree_size)
+        .await
+        .unwrap();
+    assert!(proof.verify() && !proof.verify_between(&witnessed[0], last));
+    let first = witnessed[0].tree_size;
     let report = store.verify().await.unwrap();
     assert!(
         matches!(report.problem, Some(Tamper::Forked { tree_size, .. }) if tree_size == first),
@@ -296,6 +308,61 @@ async fn one_shot_appends_are_witnessed_and_indexed_on_the_next_open(db: &TestDb
         .await
         .unwrap();
     assert_eq!(keyed.len(), 9);
+}
+
+async fn proofs_from_the_records_check_against_the_witnessed_heads(db: &TestDb) {
+    let (_dir, witness) = witness_path();
+    let store = witnessed(db, &witness, true).await;
+    fill(&store, 0, 5).await;
+    store.close().await.unwrap();
+    let written = store.witnessed_heads().unwrap();
+    assert_eq!(written, heads(&witness));
+    let last = written.last().unwrap();
+    assert_eq!(last.tree_size, 15);
+    let records = store.query(&Filter::new()).await.unwrap();
+    for record in &records {
+        let proof = store
+            .inclusion_proof(record.seq, last.tree_size)
+            .await
+            .unwrap();
+        assert!(proof.verify_against(last), "record {}", record.seq);
+        // The leaf is the record as a third party reads it from an export.
+        let body = serde_json::to_string(&record.event).unwrap();
+        assert_eq!(proof.leaf_hash, to_hex(&leaf_hash(record.seq, &body)));
+        // As JSON, as `preflight audit prove` prints it.
+        let json = serde_json::to_string(&proof).unwrap();
+        let read: InclusionProof = serde_json::from_str(&json).unwrap();
+        assert!(read.verify_against(last));
+        // Not against another head, nor for another record.
+        let mut other = proof.clone();
+        other.leaf_index = (other.leaf_index + 1) % last.tree_size;
+        other.seq = other.leaf_index + 1;
+        assert!(!other.verify_against(last));
+        assert!(!proof.verify_against(&written[0]));
+    }
+    for pair in written.windows(2) {
+        let proof = store
+            .consistency_proof(pair[0].tree_size, pair[1].tree_size)
+            .await
+            .unwrap();
+        assert!(proof.verify_between(&pair[0], &pair[1]));
+        assert!(!proof.verify_between(&pair[1], &pair[0]));
+    }
+    let first = &written[0];
+    let proof = store
+        .consistency_proof(first.tree_size, last.tree_size)
+        .await
+        .unwrap();
+    assert!(proof.verify_between(first, last));
+    // Nothing to prove outside the trail.
+    for (seq, size) in [(0, 15), (16, 15), (3, 16)] {
+        let asked = store.inclusion_proof(seq, size).await;
+        assert!(matches!(asked, Err(AuditError::NoProof(_))), "{asked:?}");
+    }
+    let asked = store.consistency_proof(15, 3).await;
+    assert!(matches!(asked, Err(AuditError::NoProof(_))), "{asked:?}");
+    let asked = store.consistency_proof(3, 16).await;
+    assert!(matches!(asked, Err(AuditError::NoProof(_))), "{asked:?}");
 }
 
 #[cfg(feature = "sqlite")]

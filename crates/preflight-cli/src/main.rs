@@ -10,6 +10,7 @@ mod init;
 mod install;
 mod mcp;
 mod oversized;
+mod proofs;
 mod serve;
 
 use std::io::Write;
@@ -196,6 +197,24 @@ enum AuditCommand {
     /// truncated, wiped or rewritten, or an older head was replayed.
     Verify {
         /// The public key signatures are checked against (the `.pub` file keygen writes).
+        #[arg(long = "public-key")]
+        public_key: Option<PathBuf>,
+    },
+    /// Print, as JSON, the inclusion proof of record N in the tree of the last head the
+    /// witness holds (RFC 9162): its leaf index and hash, the tree size, the root and the
+    /// audit path, all hashes in hex.
+    Prove {
+        /// The record's sequence number.
+        #[arg(long)]
+        seq: u64,
+    },
+    /// Check an inclusion proof (from `audit prove`) offline against the tree heads of
+    /// --witness FILE, without the trail; exits 1 when it fails.
+    CheckProof {
+        /// The proof, as `audit prove` prints it.
+        #[arg(long)]
+        proof: PathBuf,
+        /// The public key the head must be signed with (the `.pub` file keygen writes).
         #[arg(long = "public-key")]
         public_key: Option<PathBuf>,
     },
@@ -552,6 +571,14 @@ async fn audit(settings: &Settings, command: AuditCommand) -> Result<u8, CliErro
     if let AuditCommand::Keygen { out } = &command {
         return keygen(out);
     }
+    // Checking a proof needs the heads alone, never the trail.
+    if let AuditCommand::CheckProof { proof, public_key } = &command {
+        return proofs::check(
+            proof,
+            settings.audit_witness.as_deref(),
+            public_key.as_deref(),
+        );
+    }
     let url = settings.audit.clone().ok_or_else(|| {
         CliError::Config("no audit store: pass --audit URL or set PREFLIGHT_AUDIT".into())
     })?;
@@ -582,7 +609,8 @@ async fn audit(settings: &Settings, command: AuditCommand) -> Result<u8, CliErro
             }
             Ok(EXIT_OK)
         }
-        AuditCommand::Keygen { .. } => Ok(EXIT_OK),
+        AuditCommand::Keygen { .. } | AuditCommand::CheckProof { .. } => Ok(EXIT_OK),
+        AuditCommand::Prove { seq } => proofs::prove(&store, seq).await,
         AuditCommand::Verify { public_key } => {
             let report = match public_key {
                 Some(path) => {

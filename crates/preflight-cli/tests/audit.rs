@@ -84,6 +84,95 @@ fn signed_hooks_are_witnessed_and_verify_with_the_public_key() {
 }
 
 #[test]
+fn a_record_is_proved_in_the_witnessed_tree_and_checked_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("audit.key");
+    let key_arg = key.to_str().unwrap();
+    assert_eq!(run(&["audit", "keygen", "--out", key_arg], "", &[]).code, 0);
+    let public = format!("{key_arg}.pub");
+    let db = dir.path().join("audit.db");
+    let url = format!("sqlite://{}", db.display());
+    for n in 0..3 {
+        let out = run(
+            &["hook", "claude-code", "--policy", POLICY, "--audit", &url],
+            &payload(n),
+            &[("PREFLIGHT_AUDIT_SIGNING_KEY", key_arg)],
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let heads = format!("{}.heads", db.display());
+    let last: Value = serde_json::from_str(
+        std::fs::read_to_string(&heads)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    let size = last["tree_size"].as_u64().unwrap();
+    assert!(size >= 3, "{last}");
+
+    let prove = run(&["audit", "prove", "--audit", &url, "--seq", "2"], "", &[]);
+    assert_eq!(prove.code, 0, "{}", prove.stderr);
+    let proof: Value = serde_json::from_str(&prove.stdout).unwrap();
+    assert_eq!(proof["leaf_index"], 1);
+    assert_eq!(proof["tree_size"], size);
+    assert_eq!(proof["root_hash"], last["root_hash"]);
+    assert!(
+        proof["audit_path"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    );
+    let proof_file = dir.path().join("proof.json");
+    std::fs::write(&proof_file, &prove.stdout).unwrap();
+
+    // Checked with the heads and the public key alone: the trail is not needed.
+    std::fs::rename(&db, dir.path().join("moved.db")).unwrap();
+    let check = |proof: &std::path::Path, public: &str| {
+        run(
+            &[
+                "audit",
+                "check-proof",
+                "--proof",
+                proof.to_str().unwrap(),
+                "--witness",
+                &heads,
+                "--public-key",
+                public,
+            ],
+            "",
+            &[],
+        )
+    };
+    let checked = check(&proof_file, &public);
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    assert!(
+        checked.stdout.contains("record 2 is in the tree"),
+        "{}",
+        checked.stdout
+    );
+
+    // A changed path hash, or another key, fails.
+    let mut changed = proof.clone();
+    let first = changed["audit_path"][0].as_str().unwrap().to_string();
+    let flipped = if first.starts_with('0') { "1" } else { "0" };
+    changed["audit_path"][0] = Value::from(format!("{flipped}{}", &first[1..]));
+    let changed_file = dir.path().join("changed.json");
+    std::fs::write(&changed_file, changed.to_string()).unwrap();
+    let checked = check(&changed_file, &public);
+    assert_eq!(checked.code, 1, "{}{}", checked.stdout, checked.stderr);
+    let other = dir.path().join("other.key");
+    run(
+        &["audit", "keygen", "--out", other.to_str().unwrap()],
+        "",
+        &[],
+    );
+    let checked = check(&proof_file, &format!("{}.pub", other.display()));
+    assert_eq!(checked.code, 1, "{}{}", checked.stdout, checked.stderr);
+    assert!(checked.stderr.contains("signed"), "{}", checked.stderr);
+}
+
+#[test]
 fn verify_never_creates_a_trail_and_names_one_its_witness_knows() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.db");

@@ -86,6 +86,7 @@ impl AuditStore {
             checkpoints: checkpoints.len() as u64,
             tree_root: to_hex(&tree.root()),
             witnessed_heads: tree.heads(),
+            consistency_proofs: tree.consistency_proofs(),
             trusted_key: key.is_some(),
             problem,
         })

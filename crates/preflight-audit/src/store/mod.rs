@@ -13,6 +13,7 @@ mod feed;
 mod fleet;
 mod one_shot;
 mod postgres;
+mod proofs;
 mod rows;
 mod sqlite;
 mod transparency;

@@ -8,6 +8,7 @@ use super::rows::{PAGE, millis};
 use super::{Backend, on_pool};
 use crate::error::AuditError;
 use crate::merkle::{Frontier, leaf_hash};
+use crate::proof::{SubtreeRoots, consistency_ranges, verify_consistency};
 use crate::record::{GENESIS, Hash, to_hash};
 use crate::verify::Tamper;
 use crate::witness::{TreeHead, Witness};
@@ -86,6 +87,19 @@ pub(crate) struct TreeCheck {
     pending: Vec<usize>,
     frontier: Frontier,
     key: Option<VerifyingKey>,
+    /// The consistency proof from the last head met to the next larger one, built as the
+    /// records between them are walked.
+    consistency: Option<Consistency>,
+    /// Consistency proofs checked so far.
+    proven: u64,
+}
+
+/// A consistency proof being built between two witnessed heads.
+struct Consistency {
+    old_size: u64,
+    old_root: Hash,
+    new_size: u64,
+    roots: SubtreeRoots,
 }
 
 impl TreeCheck {
@@ -155,6 +169,8 @@ impl TreeCheck {
                 pending,
                 frontier: Frontier::new(),
                 key: key.copied(),
+                consistency: None,
+                proven: 0,
             },
             problem,
         ))
@@ -163,6 +179,11 @@ impl TreeCheck {
     /// Heads read from the witness.
     pub(crate) fn heads(&self) -> u64 {
         self.heads.len() as u64
+    }
+
+    /// Consistency proofs checked between witnessed heads.
+    pub(crate) fn consistency_proofs(&self) -> u64 {
+        self.proven
     }
 
     /// The largest witnessed tree size.
@@ -177,7 +198,11 @@ impl TreeCheck {
 
     /// Adds the next record and checks every head of the size the tree now has.
     pub(crate) fn push(&mut self, seq: u64, body: &str, chain: &Hash) -> Option<Tamper> {
-        self.frontier.push(leaf_hash(seq, body));
+        let leaf = leaf_hash(seq, body);
+        if let Some(consistency) = &mut self.consistency {
+            consistency.roots.push(self.frontier.size(), leaf);
+        }
+        self.frontier.push(leaf);
         self.meet(chain)
     }
 
@@ -202,6 +227,53 @@ impl TreeCheck {
                         .into(),
                 });
             }
+            if let Some(problem) = self.prove_consistency(index) {
+                return Some(problem);
+            }
+        }
+        None
+    }
+
+    /// At the head `heads[index]`, which the records match: checks the consistency proof
+    /// from the previous witnessed head, as a third party holding the two heads would, and
+    /// starts the proof to the next larger head.
+    fn prove_consistency(&mut self, index: usize) -> Option<Tamper> {
+        let head = &self.heads[index];
+        let root = head.root()?;
+        if let Some(proof) = self
+            .consistency
+            .take_if(|proof| proof.new_size == head.tree_size)
+        {
+            let verifies = proof.roots.finish().is_some_and(|path| {
+                verify_consistency(
+                    proof.old_size,
+                    proof.new_size,
+                    &proof.old_root,
+                    &root,
+                    &path,
+                )
+            });
+            if !verifies {
+                return Some(Tamper::Forked {
+                    tree_size: head.tree_size,
+                    detail: format!(
+                        "the consistency proof from the witnessed head of {} records does not \
+                         verify",
+                        proof.old_size
+                    ),
+                });
+            }
+            self.proven += 1;
+        }
+        let next = self.pending.last().map(|&next| self.heads[next].tree_size);
+        if let Some(new_size) = next.filter(|&size| size > head.tree_size) {
+            let ranges = consistency_ranges(head.tree_size, new_size).unwrap_or_default();
+            self.consistency = Some(Consistency {
+                old_size: head.tree_size,
+                old_root: root,
+                new_size,
+                roots: SubtreeRoots::new(ranges, &self.frontier),
+            });
         }
         None
     }

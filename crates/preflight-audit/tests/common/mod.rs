@@ -31,19 +31,60 @@ pub fn sqlite() -> TestDb {
 }
 
 /// The PostgreSQL server's URL, or `None` (with a message) when external tests are skipped.
-/// Fails the test when the variable is missing and skipping was not asked for.
+///
+/// `PREFLIGHT_TEST_PG_URL` when set; otherwise the server `scripts/postgres.sh` starts: the URL
+/// it recorded in its cluster directory (`$PREFLIGHT_PG_DIR`, default `/tmp/preflight-pg`), or
+/// the one it would print (`127.0.0.1:$PREFLIGHT_PG_PORT`, default 54329). Fails the test when
+/// no server answers there, unless `PREFLIGHT_SKIP_EXTERNAL=1` asks to skip.
 pub fn postgres_base() -> Option<String> {
-    match std::env::var(PG_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("PREFLIGHT_SKIP_EXTERNAL").as_deref() == Ok("1") => {
-            eprintln!("skipped: {PG_VAR} is not set and PREFLIGHT_SKIP_EXTERNAL=1");
-            None
-        }
-        _ => panic!(
-            "{PG_VAR} is not set: run `eval \"$(scripts/postgres.sh)\"` first to start the \
-             test PostgreSQL server (or set PREFLIGHT_SKIP_EXTERNAL=1 to skip these tests)"
-        ),
+    if let Some(url) = std::env::var(PG_VAR).ok().filter(|url| !url.is_empty()) {
+        return Some(url);
     }
+    if std::env::var("PREFLIGHT_SKIP_EXTERNAL").as_deref() == Ok("1") {
+        eprintln!("skipped: {PG_VAR} is not set and PREFLIGHT_SKIP_EXTERNAL=1");
+        return None;
+    }
+    let url = script_url();
+    let address = url
+        .rsplit_once('@')
+        .map_or(url.as_str(), |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let answers = std::net::ToSocketAddrs::to_socket_addrs(&address)
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .is_some_and(|address| {
+            std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok()
+        });
+    assert!(
+        answers,
+        "no PostgreSQL answers at {address} ({PG_VAR} is not set): run `scripts/postgres.sh` \
+         to start the test server, or set {PG_VAR} to another one (or PREFLIGHT_SKIP_EXTERNAL=1 \
+         to skip these tests)"
+    );
+    Some(url)
+}
+
+/// The URL `scripts/postgres.sh` recorded in its cluster directory, or else the one it would
+/// print with the same defaults.
+fn script_url() -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let dir = var("PREFLIGHT_PG_DIR").unwrap_or_else(|| "/tmp/preflight-pg".into());
+    if let Ok(recorded) = std::fs::read_to_string(std::path::Path::new(&dir).join("url")) {
+        let recorded = recorded.trim();
+        if !recorded.is_empty() {
+            return recorded.to_string();
+        }
+    }
+    let port = var("PREFLIGHT_PG_PORT").unwrap_or_else(|| "54329".into());
+    // The script names the cluster's superuser after the user running it, or `postgres`
+    // when that is root.
+    let user = var("USER")
+        .filter(|user| user != "root")
+        .unwrap_or_else(|| "postgres".into());
+    format!("postgres://{user}@127.0.0.1:{port}/preflight_test")
 }
 
 /// A fresh database on the PostgreSQL server, or `None` when skipped.
@@ -223,8 +264,8 @@ pub fn approve(request: &ApprovalRequest, who: &str) -> Approval {
     Approval::new(request, ApprovalDecision::Approved, who).with_comment("looks fine")
 }
 
-/// One test per backend for each named `async fn(&Db)`: on SQLite, and on PostgreSQL when
-/// `PREFLIGHT_TEST_PG_URL` names one, in a runtime of `workers` threads.
+/// One test per backend for each named `async fn(&Db)`: on SQLite, and on PostgreSQL (the
+/// server [`postgres_base`] finds), in a runtime of `workers` threads.
 #[allow(unused_macros)]
 macro_rules! on_every_backend {
     (workers = $workers:tt; $($name:ident),* $(,)?) => {
