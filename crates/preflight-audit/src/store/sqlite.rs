@@ -59,7 +59,8 @@ pub(crate) async fn connect(
         // that triggers it, and every agent waiting on that batch.
         .pragma("wal_autocheckpoint", "0");
     let file = options.get_filename().to_path_buf();
-    if !create && !file.exists() {
+    let exists = file.exists();
+    if !create && !exists {
         return Err(AuditError::Missing(match witness.filter(|w| w.exists()) {
             Some(witness) => format!(
                 "the trail named by the witness is missing: {} does not exist, but the \
@@ -70,15 +71,21 @@ pub(crate) async fn connect(
             None => format!("no audit trail at {}", file.display()),
         }));
     }
+    if !exists {
+        // Created once, here: every connection after this one only opens the trail, so that
+        // a connection a pool opens later (or one still opening as the store is dropped)
+        // can never recreate a trail that was deleted as an empty one.
+        use sqlx::Connection as _;
+        sqlx::SqliteConnection::connect_with(&options.clone().create_if_missing(true))
+            .await?
+            .close()
+            .await?;
+    }
+    let options = options.create_if_missing(false);
     let keys_file = format!("{}-keys", options.get_filename().display());
     let wal = std::path::PathBuf::from(format!("{}-wal", options.get_filename().display()));
     // These connections write only the keys file, which may checkpoint itself.
-    // ATTACH creates the keys file (derived data) only on a connection allowed to create; the
-    // trail itself exists by now.
-    let keyed_options = options
-        .clone()
-        .create_if_missing(true)
-        .pragma("wal_autocheckpoint", "1000");
+    let keyed_options = options.clone().pragma("wal_autocheckpoint", "1000");
     if one_shot {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
@@ -105,6 +112,13 @@ pub(crate) async fn connect(
         .after_connect(move |connection, _| {
             let keys_file = keys_file.clone();
             Box::pin(async move {
+                // The keys file is derived data and may be created; an existing empty file
+                // is an empty database, which a connection not allowed to create attaches.
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&keys_file)
+                    .map_err(sqlx::Error::Io)?;
                 sqlx::query("ATTACH DATABASE $1 AS keys")
                     .bind(keys_file)
                     .execute(&mut *connection)
