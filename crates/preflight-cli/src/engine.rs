@@ -200,13 +200,29 @@ impl Engine {
         require_audit: bool,
         approver: Option<&MakeApprover<'_>>,
     ) -> Result<Self, CliError> {
-        let policy = match settings.verifiers {
-            Verifiers::Rules | Verifiers::Both => Some(load_policy(settings.require_policy()?)?),
-            Verifiers::Llm => match &settings.policy {
-                Some(path) => Some(load_policy(path)?),
-                None => None,
-            },
+        let policy_path = match settings.verifiers {
+            Verifiers::Rules | Verifiers::Both => Some(settings.require_policy()?.to_path_buf()),
+            Verifiers::Llm => settings.policy.clone(),
         };
+        let url = match (&settings.audit, require_audit) {
+            (Some(url), _) => Some(url.clone()),
+            (None, true) => Some(default_audit_url()?),
+            (None, false) => None,
+        };
+        // The policy is compiled on a thread of its own while the audit store opens: each
+        // takes about as long as the other, and a hook waits for both.
+        let loading = policy_path.map(|path| std::thread::spawn(move || load_policy(&path)));
+        let opened = match &url {
+            Some(url) => Some(open_audit_with(settings, url, false).await),
+            None => None,
+        };
+        let policy = match loading {
+            Some(thread) => Some(thread.join().map_err(|_| {
+                CliError::Policy("the policy could not be loaded: its loader failed".into())
+            })??),
+            None => None,
+        };
+        let store = opened.transpose()?;
         let on_failure = if settings.escalate_on_failure {
             FailClosed::Escalate
         } else {
@@ -232,15 +248,9 @@ impl Engine {
             }
         };
         let deadline = Duration::from_millis(settings.timeout_ms);
-        let url = match (&settings.audit, require_audit) {
-            (Some(url), _) => Some(url.clone()),
-            (None, true) => Some(default_audit_url()?),
-            (None, false) => None,
-        };
-        let (gate, audit) = match url {
+        let (gate, audit) = match store {
             None => (None, None),
-            Some(url) => {
-                let store = open_audit_with(settings, &url, false).await?;
+            Some(store) => {
                 let mut builder = Gate::builder(Arc::clone(&verifier))
                     .with_audit(store.clone())
                     .with_deadline(deadline)

@@ -226,23 +226,6 @@ pub fn read(mut reader: impl std::io::Read) -> std::io::Result<Result<Vec<u8>, B
     }
 }
 
-/// [`read`] for an asynchronous reader.
-pub async fn read_async(
-    mut reader: impl tokio::io::AsyncRead + Unpin,
-) -> std::io::Result<Result<Vec<u8>, Box<Oversized>>> {
-    let mut input = BoundedInput::default();
-    let mut buffer = vec![0; 64 * 1024];
-    loop {
-        let read = tokio::io::AsyncReadExt::read(&mut reader, &mut buffer).await?;
-        if read == 0 {
-            return Ok(input.finish(true));
-        }
-        if !input.push(&buffer[..read]) {
-            return Ok(input.finish(false));
-        }
-    }
-}
-
 /// The first bytes of `head` as text, hidden characters written out, cut to at most
 /// [`PREVIEW_BYTES`] at a character (never inside an escape).
 fn preview(head: &[u8]) -> String {

@@ -87,6 +87,9 @@ pub(crate) async fn connect(
     // These connections write only the keys file, which may checkpoint itself.
     let keyed_options = options.clone().pragma("wal_autocheckpoint", "1000");
     if one_shot {
+        // One decision reads a handful of pages: mapping the file costs more in page faults
+        // than it saves.
+        let options = options.pragma("mmap_size", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)

@@ -65,8 +65,9 @@ pub async fn hook(
             let deadline = Instant::now() + budget;
             watchdog(host, deadline.into_std() + WATCHDOG_GRACE, budget);
             let decided = tokio::time::timeout_at(deadline, async {
-                let read = crate::oversized::read_async(tokio::io::stdin())
-                    .await
+                // Read on this thread: the watchdog answers if standard input never closes,
+                // and a read here costs no thread started for it.
+                let read = crate::oversized::read(std::io::stdin().lock())
                     .map_err(|e| CliError::io("reading the hook payload", e))?;
                 let bytes = match read {
                     Ok(bytes) => bytes,
