@@ -15,18 +15,6 @@ const SUITES: [&str; 4] = ["dcg", "ccsn", "parry-go", "parry-rs"];
 /// Cases where preflight and the peer disagree on purpose.
 const EXPLAINED: &[(&str, &str)] = &[
     (
-        "ccsn-15",
-        "a quote that never closes: the shell reports a syntax error and runs nothing",
-    ),
-    (
-        "ccsn-39",
-        "a quote that never closes: the shell reports a syntax error and runs nothing",
-    ),
-    (
-        "ccsn-63",
-        "a quote that never closes: the shell reports a syntax error and runs nothing",
-    ),
-    (
         "ccsn-57",
         "`git clean -n` is a dry run: it lists, it deletes nothing",
     ),
@@ -104,13 +92,18 @@ fn the_coding_agent_pack_blocks_what_the_peers_block_and_lets_the_rest_through()
     );
     for score in report["scores"].as_array().unwrap() {
         let name = score["corpus"].as_str().unwrap();
-        // claude-code-safety-net blocks lines with a quote that never closes, and treats
-        // `$TMPDIR` as a temporary directory: the cases listed above.
+        assert!(rate(score, "blocked", "block_cases") >= 0.98, "{score}");
+        // claude-code-safety-net lets through deletes under `$TMPDIR` (unknown here: unset,
+        // the delete is at the root), `bash -- -c` (which runs a file named `-c`) and a force
+        // push with lease to a branch preflight cannot name: the cases listed above, 5 of its
+        // 34 allow cases.
         if name.ends_with("ccsn.jsonl") {
-            assert!(rate(score, "blocked", "block_cases") >= 0.94, "{score}");
+            assert!(
+                rate(score, "allow_blocked", "allow_cases") <= 5.0 / 34.0,
+                "{score}"
+            );
             continue;
         }
-        assert!(rate(score, "blocked", "block_cases") >= 0.98, "{score}");
         assert!(
             rate(score, "allow_blocked", "allow_cases") <= 0.05,
             "{score}"

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{envelope_environments, find_effect};
+use preflight_core::Operation;
 use preflight_inspect::{ShellContext, inspect_shell};
 
 /// (command line, effects that must be derived).
@@ -374,23 +375,46 @@ fn harmless_lines_stay_harmless() {
 }
 
 #[test]
-fn a_line_that_never_closes_its_quote_runs_nothing() {
+fn a_line_that_never_closes_its_quote_runs_nothing_but_carries_what_it_would_do_closed() {
     let envs = envelope_environments();
     let context = ShellContext::new(Some("/workspace/app"), Some("/home/alice"));
-    for command in [
-        "rm -rf 'unterminated",
-        "echo ok; rm -rf / \"x",
-        "git restore --help 'unterminated",
-        "rm -rf $'/home/\\'",
+    // (line, what the line does with the quote closed, if anything beyond the syntax error)
+    for (command, closed) in [
+        (
+            "rm -rf 'unterminated",
+            Some("file:///workspace/app/unterminated"),
+        ),
+        ("echo ok; rm -rf / \"x", Some("file:///")),
+        ("rm -rf /some/path 'unterminated", Some("file:///some/path")),
+        ("rm -rf $'/home/\\'", Some("file:///home/'")),
+        ("git restore --help 'unterminated", None),
+        ("echo 'unterminated", None),
     ] {
         let inspection = inspect_shell(command, &context, &envs);
         assert!(
-            !inspection.is_opaque()
-                && inspection.effects.iter().all(|e| e.resource == "cmd://sh"
-                    && e.attributes.get("syntax_error").map(String::as_str) == Some("true")),
+            !inspection.is_opaque(),
+            "`{command}`: {:?}",
+            inspection.notes
+        );
+        assert!(
+            inspection.effects.iter().any(|e| e.resource == "cmd://sh"
+                && e.attributes.get("syntax_error").map(String::as_str) == Some("true")),
             "`{command}` derived {:?}",
             inspection.effects
         );
+        let deletes: Vec<&str> = inspection
+            .effects
+            .iter()
+            .filter(|e| e.operation == Operation::Delete)
+            .map(|e| e.resource.as_str())
+            .collect();
+        match closed {
+            Some(resource) => assert!(
+                deletes.contains(&resource),
+                "`{command}`: {resource} not among {deletes:?}"
+            ),
+            None => assert!(deletes.is_empty(), "`{command}`: {deletes:?}"),
+        }
     }
 }
 

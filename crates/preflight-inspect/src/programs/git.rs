@@ -140,6 +140,14 @@ fn git(call: &mut Call<'_, '_>) -> Result<(), Unaccounted> {
     let sub = sub.text;
     call.subcommand(&sub);
     let rest: Vec<Word> = args[i + 1..].to_vec();
+    if rest
+        .first()
+        .is_some_and(|w| !w.dynamic && w.text == "--help")
+    {
+        // `git SUB --help …` is `git help SUB …` before any subcommand runs: it shows the
+        // manual, whatever follows.
+        return Ok(());
+    }
     if rest.iter().any(Word::may_be_option) {
         return Err(Unaccounted(
             "an argument only known at run time may be an option".into(),
@@ -759,5 +767,25 @@ mod tests {
         let e = effects_of("git push origin feature/x");
         assert!(has(&e, "update git://origin/feature/x -forced"), "{e:?}");
         assert!(!e.iter().any(|e| e.opaque), "{e:?}");
+    }
+
+    /// `git SUB --help …` shows the manual and runs nothing (checked with git 2.39: a changed
+    /// file stays changed after `git restore --help f`). `--help` later on the line is not
+    /// trusted: the subcommand's own parser decides.
+    #[test]
+    fn help_right_after_the_subcommand_runs_nothing() {
+        for line in [
+            "git restore --help f",
+            "git clean --help -fdx",
+            "git push --help -f",
+        ] {
+            let e = effects_of(line);
+            assert!(
+                !e.iter().any(|e| e.has_tag("discard_changes") || e.forced),
+                "{line}: {e:?}"
+            );
+        }
+        let e = effects_of("git restore f --help");
+        assert!(e.iter().any(|e| e.has_tag("discard_changes")), "{e:?}");
     }
 }

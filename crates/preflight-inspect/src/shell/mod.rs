@@ -234,28 +234,33 @@ impl Walker<'_> {
             self.opaque_line(text, "a redirection's descriptor number is out of range");
             return;
         }
-        let options = ParserOptions::default();
-        let source = SourceInfo::default();
-        let parsed = catch_unwind(AssertUnwindSafe(|| {
-            Parser::new(text.as_bytes(), &options, &source).parse_program()
-        }));
-        match parsed {
+        match parse(text) {
             Ok(Ok(program)) => {
                 for list in &program.complete_commands {
                     self.compound_list(list, state, depth);
                 }
             }
-            Ok(Err(_)) if !text.contains('\n') && ends_inside_quote(text) => {
+            Ok(Err(_)) if !text.contains('\n') && unclosed_quote(text).is_some() => {
                 // The shell reads the whole line before running any of it, reaches the end
                 // inside a quote, reports a syntax error and runs nothing.
                 let mut effect = Effect::new(Operation::Execute, "cmd://sh");
                 attr(&mut effect, "command", "sh");
                 attr(&mut effect, "syntax_error", "true");
                 self.notes.push(format!(
-                    "a quote is never closed, so nothing runs: {}",
+                    "a quote is never closed, so a shell runs nothing: {}",
                     clip(text)
                 ));
                 self.push(effect, text);
+                // What the line does with the quote closed as well: whatever runs it may add
+                // the quote (a wrapper, a retry, a host that quotes the line itself), and the
+                // intent is plain either way.
+                if let Some(quote) = unclosed_quote(text) {
+                    if let Ok(Ok(program)) = parse(&format!("{text}{quote}")) {
+                        for list in &program.complete_commands {
+                            self.compound_list(list, &mut state.clone(), depth);
+                        }
+                    }
+                }
             }
             Ok(Err(error)) => self.opaque_line(text, &format!("shell parse error ({error})")),
             Err(_) => self.opaque_line(text, "shell parser failed"),
@@ -780,13 +785,22 @@ fn prints_environment(command: &Command) -> bool {
     )
 }
 
-/// Whether a one-line script ends inside a quote that is never closed, read as the shell
-/// reads quotes: `'…'` takes everything literally, `"…"` and `$'…'` honour backslashes, `\`
-/// escapes outside quotes, and `#` at the start of a word comments out the rest. A line with
-/// a command substitution, a backquote or a here-document is never claimed.
-pub(crate) fn ends_inside_quote(text: &str) -> bool {
+/// Parses one line; a panic inside the parser is the outer `Err`.
+fn parse(text: &str) -> std::thread::Result<Result<ast::Program, brush_parser::ParseError>> {
+    let options = ParserOptions::default();
+    let source = SourceInfo::default();
+    catch_unwind(AssertUnwindSafe(|| {
+        Parser::new(text.as_bytes(), &options, &source).parse_program()
+    }))
+}
+
+/// The quote that closes a one-line script ending inside a quote that is never closed, read
+/// as the shell reads quotes: `'…'` takes everything literally, `"…"` and `$'…'` honour
+/// backslashes, `\` escapes outside quotes, and `#` at the start of a word comments out the
+/// rest. A line with a command substitution, a backquote or a here-document is never claimed.
+pub(crate) fn unclosed_quote(text: &str) -> Option<char> {
     if text.contains('\n') || text.contains("$(") || text.contains('`') || text.contains("<<") {
-        return false;
+        return None;
     }
     #[derive(PartialEq)]
     enum Quote {
@@ -811,7 +825,7 @@ pub(crate) fn ends_inside_quote(text: &str) -> bool {
                         chars.next();
                         quote = Quote::AnsiC;
                     }
-                    '#' if word_start => return false,
+                    '#' if word_start => return None,
                     _ => {}
                 }
                 word_start = c.is_whitespace() || ";&|()<>".contains(c);
@@ -834,5 +848,9 @@ pub(crate) fn ends_inside_quote(text: &str) -> bool {
             word_start = false;
         }
     }
-    quote != Quote::None
+    match quote {
+        Quote::None => None,
+        Quote::Double => Some('"'),
+        Quote::Single | Quote::AnsiC => Some('\''),
+    }
 }
