@@ -160,8 +160,9 @@ pub struct RuleSpec {
     /// Whether the effect must (or must not) be opaque.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opaque: Option<bool>,
-    /// A CEL condition over `action`, `input` and `effect`, compiled at load. An evaluation
-    /// error counts as a match for deny and escalate rules and as no match for allow rules.
+    /// A CEL condition over `action`, `input` and `effect`, compiled at load (a built-in
+    /// pack's when first evaluated: their tests compile each). An evaluation error counts as
+    /// a match for deny and escalate rules and as no match for allow rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
     /// Why, shown to the agent and the operator.
