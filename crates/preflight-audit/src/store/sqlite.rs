@@ -57,7 +57,11 @@ pub(crate) async fn connect(
         // The writer has the WAL checkpointed from another connection, off the commit
         // path (see `WalCheckpoints`): an automatic checkpoint would hold up the commit
         // that triggers it, and every agent waiting on that batch.
-        .pragma("wal_autocheckpoint", "0");
+        .pragma("wal_autocheckpoint", "0")
+        // When a writer starts the log over after a checkpoint, it cuts the file back to this
+        // length: the file's length then says how much log the next open would read (see
+        // `checkpoint_a_long_log`), rather than how long it once was.
+        .pragma("journal_size_limit", LOG_KEPT_BYTES.to_string());
     let file = options.get_filename().to_path_buf();
     let exists = file.exists();
     if !create && !exists {
@@ -164,6 +168,11 @@ pub(super) static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./m
 /// The write-ahead log length past which opening the store checkpoints it first.
 #[cfg(feature = "sqlite")]
 pub(super) const LONG_LOG_BYTES: u64 = 4 << 20;
+
+/// The length a write-ahead log is cut back to when it starts over (`journal_size_limit`):
+/// well under [`LONG_LOG_BYTES`], so that a log just started over is not checkpointed again.
+#[cfg(feature = "sqlite")]
+const LOG_KEPT_BYTES: u64 = 1 << 20;
 
 /// Checkpoints the log when it has grown long. The writer checkpoints every few commits, but a
 /// process that records one action and exits (a hook) never gets there: without this the log
