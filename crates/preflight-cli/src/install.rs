@@ -427,7 +427,27 @@ pub fn install(args: &InstallArgs, settings: &Settings) -> Result<u8, CliError> 
             .map(|b| format!(", backup in {}", b.display()))
             .unwrap_or_default()
     );
+    if let Some(note) = host_note(args.host) {
+        eprintln!("preflight install: note: {note}");
+    }
     Ok(EXIT_OK)
+}
+
+/// What the user must know about `host` after the install: what it takes before the hook
+/// runs, and where the host lets a call through that the hook did not answer.
+fn host_note(host: Host) -> Option<&'static str> {
+    match host {
+        // Codex keeps a user's hook off until it is trusted (`[hooks.state]` in config.toml,
+        // written by its review prompt), and runs the call when a hook times out or fails.
+        Host::Codex => Some(
+            "Codex runs a new or changed hook only once you trust it: start `codex` and choose              to trust it when it says hooks need review. Codex lets a call run when its hook              times out or crashes; preflight answers before the timeout, with a block.",
+        ),
+        // Gemini CLI runs the call when a hook times out or exits with code 1.
+        Host::Gemini => Some(
+            "Gemini CLI lets a call run when its hook times out or exits with code 1; preflight              answers before the timeout, and blocks with exit code 2.",
+        ),
+        Host::ClaudeCode | Host::Cursor | Host::Copilot => None,
+    }
 }
 
 /// `preflight uninstall HOST`.

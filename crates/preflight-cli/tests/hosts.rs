@@ -130,3 +130,55 @@ fn bad_input_blocks_the_way_each_host_reads_a_block() {
             .contains("`toolArgs`")
     );
 }
+
+#[test]
+fn codex_denies_an_mcp_write_outside_the_project() {
+    let denied = json(&hook("codex", "mcp-write-outside", &[]));
+    assert_eq!(denied["hookSpecificOutput"]["permissionDecision"], "deny");
+    // Codex ignores a deny without a reason and runs the call.
+    let reason = denied["hookSpecificOutput"]["permissionDecisionReason"]
+        .as_str()
+        .unwrap();
+    assert!(reason.starts_with("preflight: "), "{reason}");
+}
+
+#[test]
+fn gemini_names_mcp_tools_by_their_server() {
+    // `mcp__fs__*` reads of the project are allowed: the call is deferred to Gemini CLI.
+    let read = json(&hook("gemini", "mcp-read-project", &[]));
+    assert_eq!(read, serde_json::json!({}));
+    let write = json(&hook("gemini", "mcp-write-outside", &[]));
+    assert_eq!(write["decision"], "deny");
+}
+
+#[test]
+fn a_missing_field_blocks_for_every_host() {
+    for (host, payload) in [
+        (
+            "codex",
+            r#"{"hook_event_name":"PreToolUse","tool_name":"Bash"}"#,
+        ),
+        (
+            "gemini",
+            r#"{"hook_event_name":"BeforeTool","tool_input":{}}"#,
+        ),
+    ] {
+        let out = run(&["hook", host, "--policy", POLICY], payload, &[]);
+        // Exit code 2 with the reason on standard error: both hosts block on it.
+        assert_eq!(out.code, 2, "{host}: {}", out.stdout);
+        assert!(out.stdout.is_empty(), "{host}: {}", out.stdout);
+        assert!(
+            out.stderr.contains("field `tool_"),
+            "{host}: {}",
+            out.stderr
+        );
+    }
+    let cursor = run(
+        &["hook", "cursor", "--policy", POLICY],
+        r#"{"hook_event_name":"beforeShellExecution"}"#,
+        &[],
+    );
+    assert_eq!(cursor.code, 2);
+    let answer: Value = serde_json::from_str(&cursor.stdout).unwrap();
+    assert_eq!(answer["permission"], "deny");
+}

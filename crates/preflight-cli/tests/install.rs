@@ -218,3 +218,119 @@ fn every_host_gets_its_own_file() {
         assert!(!text.contains(" hook "), "{host}: {text}");
     }
 }
+
+/// The command and timeout preflight installed, checked to be what `hook HOST` runs with.
+fn installed_command(entry: &Value, key: &str, host: &str) -> String {
+    let command = entry[key].as_str().unwrap().to_string();
+    assert!(
+        command.starts_with(&format!("\"{BIN}\" hook {host} ")),
+        "{command}"
+    );
+    command
+}
+
+#[test]
+fn each_host_gets_exactly_its_own_format() {
+    let home = tempfile::tempdir().unwrap();
+
+    // Codex (0.171.0 `HooksFile`): matcher groups under `hooks.PreToolUse`, no matcher for
+    // every tool, `timeout` in seconds.
+    let out = install(home.path(), "codex");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("trust"), "{}", out.stderr);
+    let codex = read(&home.path().join(".codex/hooks.json"));
+    let entry = &codex["hooks"]["PreToolUse"][0]["hooks"][0];
+    let command = installed_command(entry, "command", "codex");
+    let timeout = entry["timeout"].as_u64().unwrap();
+    assert!(
+        command.contains(&format!("--host-timeout {timeout} ")),
+        "{command}"
+    );
+    assert_eq!(
+        codex,
+        json!({"hooks": {"PreToolUse": [{"hooks": [
+            {"type": "command", "command": command, "timeout": timeout}]}]}})
+    );
+
+    // Gemini CLI (0.61.0 `settings.json`): a regular-expression matcher, `timeout` in ms.
+    assert_eq!(install(home.path(), "gemini").code, 0);
+    let gemini = read(&home.path().join(".gemini/settings.json"));
+    let entry = &gemini["hooks"]["BeforeTool"][0]["hooks"][0];
+    let command = installed_command(entry, "command", "gemini");
+    assert_eq!(
+        gemini,
+        json!({"hooks": {"BeforeTool": [{"matcher": ".*", "hooks": [{"type": "command",
+            "command": command, "name": "preflight", "timeout": timeout * 1_000}]}]}})
+    );
+
+    // Copilot CLI (1.0.102, as its bundled plugins write `hooks.json`): `version` 1, flat
+    // entries, `bash` and `timeoutSec`.
+    assert_eq!(install(home.path(), "copilot").code, 0);
+    let copilot = read(&home.path().join(".copilot/hooks/preflight.json"));
+    let entry = &copilot["hooks"]["preToolUse"][0];
+    let command = installed_command(entry, "bash", "copilot");
+    assert_eq!(
+        copilot,
+        json!({"version": 1, "hooks": {"preToolUse": [
+            {"type": "command", "bash": command, "timeoutSec": timeout}]}})
+    );
+
+    // Cursor: `version` 1, one flat entry per event.
+    assert_eq!(install(home.path(), "cursor").code, 0);
+    let cursor = read(&home.path().join(".cursor/hooks.json"));
+    let entry = &cursor["hooks"]["beforeShellExecution"][0];
+    let command = installed_command(entry, "command", "cursor");
+    let flat = json!([{"command": command, "timeout": timeout}]);
+    assert_eq!(
+        cursor,
+        json!({"version": 1, "hooks": {"beforeShellExecution": flat,
+            "beforeMCPExecution": flat, "beforeReadFile": flat}})
+    );
+
+    // Uninstalling leaves no event behind (the `version` key of a file preflight created is
+    // harmless and kept).
+    for (host, file) in [
+        ("codex", ".codex/hooks.json"),
+        ("gemini", ".gemini/settings.json"),
+        ("copilot", ".copilot/hooks/preflight.json"),
+        ("cursor", ".cursor/hooks.json"),
+    ] {
+        assert_eq!(in_home(home.path(), &["uninstall", host]).code, 0, "{host}");
+        let settings = read(&home.path().join(file));
+        assert!(settings.get("hooks").is_none(), "{host}: {settings}");
+    }
+}
+
+#[test]
+fn an_installed_codex_hook_blocks_the_way_codex_reads_a_block() {
+    let home = tempfile::tempdir().unwrap();
+    assert_eq!(install(home.path(), "codex").code, 0);
+    let codex = read(&home.path().join(".codex/hooks.json"));
+    let command = codex["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let payload = |command: &str| {
+        json!({"session_id": "s", "turn_id": "1", "transcript_path": null,
+            "cwd": "/work/project", "hook_event_name": "PreToolUse", "model": "gpt-5",
+            "permission_mode": "default", "tool_name": "Bash",
+            "tool_input": {"command": command}, "tool_use_id": "call_1"})
+        .to_string()
+    };
+    let denied = run_installed(&command, home.path(), &payload("rm -rf ~"));
+    assert_eq!(denied.code, 0, "{}", denied.stderr);
+    let answer: Value = serde_json::from_str(&denied.stdout).unwrap();
+    assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
+    let allowed = run_installed(&command, home.path(), &payload("cargo test"));
+    assert_eq!(
+        (allowed.code, allowed.stdout.as_str()),
+        (0, ""),
+        "{}",
+        allowed.stderr
+    );
+    // A malformed payload: exit code 2 with a reason on standard error, which Codex
+    // requires before it blocks.
+    let broken = run_installed(&command, home.path(), "{");
+    assert_eq!(broken.code, 2);
+    assert!(!broken.stderr.trim().is_empty());
+}

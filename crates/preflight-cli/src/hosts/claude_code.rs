@@ -1,4 +1,5 @@
-//! Claude Code's `PreToolUse` hook.
+//! Claude Code's `PreToolUse` hook (checked against `@anthropic-ai/claude-code` 2.1.332: the
+//! settings and hook output schemas bundled in its binary).
 //!
 //! Claude Code sends `tool_name`, `tool_input`, `cwd`, `session_id`, `permission_mode` and
 //! `hook_event_name` (`PreToolUse`) on standard input, with tool names the inspector models

@@ -1,11 +1,14 @@
-//! OpenAI Codex CLI's `PreToolUse` hook.
+//! OpenAI Codex CLI's `PreToolUse` hook (checked against `@openai/codex` 0.171.0: the JSON
+//! schemas `pre-tool-use.command.input` and `pre-tool-use.command.output` embedded in its
+//! binary, and `codex-rs/hooks/src/events/pre_tool_use.rs`).
 //!
-//! Codex sends Claude Code's payload shape (`session_id`, `turn_id`, `cwd`, `hook_event_name`,
-//! `model`, `permission_mode`, `tool_name`, `tool_input`, `tool_use_id`), with shell calls as
-//! `Bash {command}`, file edits as `apply_patch {command: <patch>}`, and MCP tools as
-//! `mcp__<server>__<tool>`. It reads `hookSpecificOutput.permissionDecision: "deny"` with its
-//! reason, or exit code 2 with the reason on standard error; it does not support `allow` or
-//! `ask` from this hook, so an allow says nothing and an escalation is a deny.
+//! Codex sends `session_id`, `turn_id`, `transcript_path`, `cwd`, `hook_event_name`, `model`,
+//! `permission_mode`, `tool_name`, `tool_input` and `tool_use_id`, with shell calls as `Bash
+//! {command}`, file edits as `apply_patch {command: <patch>}`, and MCP tools as
+//! `mcp__<server>__<tool>`. It blocks on `hookSpecificOutput.permissionDecision: "deny"` with
+//! a non-empty reason, or on exit code 2 with the reason on standard error. It treats `allow`
+//! without `updatedInput` and `ask` as a failed hook and runs the call, so an allow says
+//! nothing and an escalation is a deny.
 
 use preflight_core::Action;
 use serde_json::{Map, Value, json};

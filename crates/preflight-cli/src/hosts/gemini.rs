@@ -1,10 +1,14 @@
-//! Gemini CLI's `BeforeTool` hook.
+//! Gemini CLI's `BeforeTool` hook (checked against `@google/gemini-cli` 0.61.0:
+//! `bundle/docs/hooks/reference.md` and the hook runner in `bundle/chunk-JDPZ4CE3.js`).
 //!
-//! Gemini CLI sends `session_id`, `cwd`, `hook_event_name` (`BeforeTool`), `tool_name` and
-//! `tool_input`, with its own tool names (`run_shell_command`, `read_file`, `write_file`,
-//! `replace`, …), mapped here onto the inspector's. It reads `{"decision": "deny", "reason":
-//! …}` from standard output, or exit code 2 with the reason on standard error; `{}` leaves
-//! the call to its own rules. It cannot ask, so an escalation is a deny.
+//! Gemini CLI sends `session_id`, `transcript_path`, `cwd`, `hook_event_name` (`BeforeTool`),
+//! `timestamp`, `tool_name` and `tool_input`, with its own tool names (`run_shell_command`,
+//! `read_file`, `write_file`, `replace`, …), mapped here onto the inspector's; an MCP tool
+//! comes as `mcp_<server>_<tool>` with `mcp_context.server_name` and `mcp_context.tool_name`.
+//! It reads `{"decision": "deny", "reason": …}` from standard output, or exit code 2 with the
+//! reason on standard error; `{}` leaves the call to its own rules. Its undocumented
+//! `"decision": "ask"` lets a tool without a confirmation dialog (a file read) run unasked,
+//! so an escalation is a deny.
 
 use preflight_core::Action;
 use serde_json::{Map, Value, json};
@@ -47,10 +51,20 @@ pub fn action(payload: &Payload) -> Result<Action, CliError> {
         }
         _ => (tool.as_str(), input),
     };
+    // An MCP tool is named as Claude Code and the MCP proxy name it, so one policy serves all.
+    let tool = mcp_tool_name(payload).unwrap_or_else(|| tool.to_string());
     let mut action = Action::new(tool, Value::Object(input));
     action.agent.session = payload.optional_string("session_id")?;
     action.context.cwd = cwd;
     Ok(action)
+}
+
+/// `mcp__<server>__<tool>` from `mcp_context`, which Gemini CLI sends with an MCP tool's call.
+fn mcp_tool_name(payload: &Payload) -> Option<String> {
+    let context = payload.raw("mcp_context")?.as_object()?;
+    let server = context.get("server_name")?.as_str()?;
+    let tool = context.get("tool_name")?.as_str()?;
+    (!server.is_empty() && !tool.is_empty()).then(|| format!("mcp__{server}__{tool}"))
 }
 
 /// The shell input the inspector reads: the command alone (its description is the model's
@@ -113,6 +127,22 @@ mod tests {
             parse("google_web_search", json!({"query": "x"})).tool,
             "google_web_search"
         );
+    }
+
+    #[test]
+    fn an_mcp_tool_is_named_by_its_server() {
+        let action = Host::Gemini
+            .parse(
+                &json!({"session_id":"s","cwd":"/repo","hook_event_name":"BeforeTool",
+                    "tool_name":"mcp_fs_read_text_file","tool_input":{"path":"/repo/a"},
+                    "mcp_context":{"server_name":"fs","tool_name":"read_text_file",
+                        "command":"npx","args":["-y","@modelcontextprotocol/server-filesystem"]}})
+                .to_string(),
+                None,
+            )
+            .unwrap();
+        assert_eq!(action.tool, "mcp__fs__read_text_file");
+        assert_eq!(action.input["path"], "/repo/a");
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl Host {
                 exit: EXIT_ERROR,
                 ..cursor::answer(&HookDecision::Deny(message))
             },
-            // Copilot CLI documents the JSON deny, not an exit code.
+            // Copilot CLI reads the JSON deny in every version, exit code 2 only from 1.0.70.
             Host::Copilot => Reply {
                 stderr: Some(message.clone()),
                 ..copilot::answer(&HookDecision::Deny(message))
