@@ -529,8 +529,17 @@ impl Policy {
     }
 }
 
-/// Parses policy text into its file form, naming line, column and field on error.
+/// Parses policy text into its file form, naming line, column and field on error. A shipped
+/// pack, unchanged, is read from its JSON form (the same file, parsed faster).
 pub fn parse(text: &str, origin: &str) -> Result<PolicyFile, RulesError> {
+    match crate::packs::shipped_json(origin, text) {
+        Some(json) => parse_toml_or_json(json, origin),
+        None => parse_toml_or_json(text, origin),
+    }
+}
+
+/// [`parse`] of the text itself.
+pub(crate) fn parse_toml_or_json(text: &str, origin: &str) -> Result<PolicyFile, RulesError> {
     if text.trim_start().starts_with('{') {
         let mut deserializer = serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {

@@ -92,8 +92,12 @@ pub(crate) async fn connect(
     let keyed_options = options.clone().pragma("wal_autocheckpoint", "1000");
     if one_shot {
         // One decision reads a handful of pages: mapping the file costs more in page faults
-        // than it saves.
-        let options = options.pragma("mmap_size", "0");
+        // than it saves. And each open reads the whole log to rebuild its index (no other
+        // connection holds it): the log is kept short, checkpointed on open past a few
+        // decisions' worth.
+        let options = options
+            .pragma("mmap_size", "0")
+            .pragma("journal_size_limit", ONE_SHOT_LOG_KEPT_BYTES.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)
@@ -101,7 +105,7 @@ pub(crate) async fn connect(
         if schema_is_behind(&pool).await {
             SQLITE_MIGRATOR.run(&pool).await?;
         }
-        checkpoint_a_long_log(&pool, &wal).await;
+        checkpoint_a_long_log(&pool, &wal, ONE_SHOT_LONG_LOG_BYTES).await;
         return Ok(Connected {
             backend: Backend::Sqlite(pool.clone()),
             keyed: Backend::Sqlite(pool),
@@ -113,7 +117,7 @@ pub(crate) async fn connect(
         .connect_with(options)
         .await?;
     SQLITE_MIGRATOR.run(&pool).await?;
-    checkpoint_a_long_log(&pool, &wal).await;
+    checkpoint_a_long_log(&pool, &wal, LONG_LOG_BYTES).await;
     let keyed = SqlitePoolOptions::new()
         .max_connections(max_connections.clamp(1, 4))
         .after_connect(move |connection, _| {
@@ -174,12 +178,26 @@ pub(super) const LONG_LOG_BYTES: u64 = 4 << 20;
 #[cfg(feature = "sqlite")]
 const LOG_KEPT_BYTES: u64 = 1 << 20;
 
+/// [`LONG_LOG_BYTES`] for a one-shot store: about six decisions of a hook. Rebuilding the
+/// log's index on open reads all of it, which a process making one decision pays every time;
+/// a checkpoint every few decisions costs less.
+#[cfg(feature = "sqlite")]
+const ONE_SHOT_LONG_LOG_BYTES: u64 = 256 << 10;
+
+/// [`LOG_KEPT_BYTES`] for a one-shot store.
+#[cfg(feature = "sqlite")]
+const ONE_SHOT_LOG_KEPT_BYTES: u64 = 64 << 10;
+
 /// Checkpoints the log when it has grown long. The writer checkpoints every few commits, but a
 /// process that records one action and exits (a hook) never gets there: without this the log
 /// would grow by every such process, and every later open would read it all.
 #[cfg(feature = "sqlite")]
-pub(super) async fn checkpoint_a_long_log(pool: &sqlx::SqlitePool, wal: &std::path::Path) {
-    let long = std::fs::metadata(wal).is_ok_and(|meta| meta.len() > LONG_LOG_BYTES);
+pub(super) async fn checkpoint_a_long_log(
+    pool: &sqlx::SqlitePool,
+    wal: &std::path::Path,
+    long_past: u64,
+) {
+    let long = std::fs::metadata(wal).is_ok_and(|meta| meta.len() > long_past);
     if long {
         if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(pool)
