@@ -20,6 +20,18 @@ fn payload(n: u64) -> String {
     .to_string()
 }
 
+/// Runs `count` hooks recording to `url`, signed with the key at `key`.
+fn record_signed_hooks(url: &str, key: &str, count: u64) {
+    for n in 0..count {
+        let out = run(
+            &["hook", "claude-code", "--policy", POLICY, "--audit", url],
+            &payload(n),
+            &[("PREFLIGHT_AUDIT_SIGNING_KEY", key)],
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+}
+
 #[test]
 fn signed_hooks_are_witnessed_and_verify_with_the_public_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,14 +52,7 @@ fn signed_hooks_are_witnessed_and_verify_with_the_public_key() {
 
     let db = dir.path().join("audit.db");
     let url = format!("sqlite://{}", db.display());
-    for n in 0..3 {
-        let out = run(
-            &["hook", "claude-code", "--policy", POLICY, "--audit", &url],
-            &payload(n),
-            &[("PREFLIGHT_AUDIT_SIGNING_KEY", key_arg)],
-        );
-        assert_eq!(out.code, 0, "{}", out.stderr);
-    }
+    record_signed_hooks(&url, key_arg, 3);
     let heads = std::fs::read_to_string(format!("{}.heads", db.display())).unwrap();
     assert_eq!(heads.lines().count(), 3, "one witnessed head per hook");
 
@@ -92,14 +97,7 @@ fn a_record_is_proved_in_the_witnessed_tree_and_checked_offline() {
     let public = format!("{key_arg}.pub");
     let db = dir.path().join("audit.db");
     let url = format!("sqlite://{}", db.display());
-    for n in 0..3 {
-        let out = run(
-            &["hook", "claude-code", "--policy", POLICY, "--audit", &url],
-            &payload(n),
-            &[("PREFLIGHT_AUDIT_SIGNING_KEY", key_arg)],
-        );
-        assert_eq!(out.code, 0, "{}", out.stderr);
-    }
+    record_signed_hooks(&url, key_arg, 3);
     let heads = format!("{}.heads", db.display());
     let last: Value = serde_json::from_str(
         std::fs::read_to_string(&heads)

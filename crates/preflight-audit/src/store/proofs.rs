@@ -1,8 +1,8 @@
 //! Inclusion and consistency proofs computed from the stored records, for a third party who
 //! holds tree heads but not the trail.
 
-use super::rows::PAGE;
-use super::{AuditStore, Backend, on_pool};
+use super::AuditStore;
+use super::transparency::records_page;
 use crate::error::AuditError;
 use crate::merkle::{Frontier, leaf_hash};
 use crate::proof::{
@@ -103,21 +103,11 @@ impl AuditStore {
         let upto = i64::try_from(through).unwrap_or(i64::MAX);
         while next <= through {
             let after = i64::try_from(next - 1).unwrap_or(i64::MAX);
-            let rows: Vec<(i64, String)> = on_pool!(&self.inner.backend, pool => {
-                sqlx::query_as(
-                    "SELECT seq, body FROM audit_records WHERE seq > $1 AND seq <= $2 \
-                     ORDER BY seq LIMIT $3",
-                )
-                .bind(after)
-                .bind(upto)
-                .bind(PAGE)
-                .fetch_all(pool)
-                .await?
-            });
+            let rows = records_page(&self.inner.backend, after, upto).await?;
             if rows.is_empty() {
                 return Err(incomplete(through));
             }
-            for (seq, body) in rows {
+            for (seq, body, _) in rows {
                 if u64::try_from(seq).ok() != Some(next) {
                     return Err(incomplete(through));
                 }

@@ -37,17 +37,7 @@ pub(crate) async fn witness_through(
     while frontier.size() < through {
         let after = i64::try_from(frontier.size()).unwrap_or(i64::MAX);
         let upto = i64::try_from(through).unwrap_or(i64::MAX);
-        let rows: Vec<(i64, String, Vec<u8>)> = on_pool!(backend, pool => {
-            sqlx::query_as(
-                "SELECT seq, body, hash FROM audit_records WHERE seq > $1 AND seq <= $2 \
-                 ORDER BY seq LIMIT $3",
-            )
-            .bind(after)
-            .bind(upto)
-            .bind(PAGE)
-            .fetch_all(pool)
-            .await?
-        });
+        let rows = records_page(backend, after, upto).await?;
         if rows.is_empty() {
             return Err(missing(frontier.size() + 1));
         }
@@ -70,6 +60,26 @@ pub(crate) async fn witness_through(
             .is_none_or(|l| l.tree_size < head.tree_size)
             .then_some(head))
     })
+}
+
+/// The records after `after` up to `upto`, at most a page of them, in order: each one's
+/// sequence number, body and chain hash.
+pub(super) async fn records_page(
+    backend: &Backend,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<(i64, String, Vec<u8>)>, AuditError> {
+    Ok(on_pool!(backend, pool => {
+        sqlx::query_as(
+            "SELECT seq, body, hash FROM audit_records WHERE seq > $1 AND seq <= $2 \
+             ORDER BY seq LIMIT $3",
+        )
+        .bind(after)
+        .bind(upto)
+        .bind(PAGE)
+        .fetch_all(pool)
+        .await?
+    }))
 }
 
 fn missing(seq: u64) -> AuditError {
