@@ -333,6 +333,118 @@ mod tests {
         );
     }
 
+    const HOSTS: [Host; 5] = [
+        Host::ClaudeCode,
+        Host::Codex,
+        Host::Gemini,
+        Host::Cursor,
+        Host::Copilot,
+    ];
+
+    /// JSON shaped like the hosts' payloads: their keys, any values, nested.
+    fn payload_like() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let keys = prop::sample::select(vec![
+            "hook_event_name",
+            "hookEventName",
+            "tool_name",
+            "toolName",
+            "tool_input",
+            "toolArgs",
+            "tool",
+            "command",
+            "cwd",
+            "file_path",
+            "content",
+            "session_id",
+            "arguments",
+            "event",
+            "x",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            prop::sample::select(vec![
+                "PreToolUse",
+                "BeforeTool",
+                "preToolUse",
+                "beforeShellExecution",
+                "Bash",
+                "run_shell_command",
+                "shell",
+                "bash",
+                "rm -rf ~",
+                "{\"command\":\"ls\"}",
+                "",
+            ])
+            .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(keys.clone(), inner, 0..6).prop_map(|map| {
+                    Value::Object(map.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                }),
+            ]
+        })
+    }
+
+    /// Whether `reply` blocks the call in its host's reading: exit code 2, or a deny.
+    fn blocks(reply: &Reply) -> bool {
+        reply.exit == EXIT_ERROR
+            || reply
+                .stdout
+                .as_ref()
+                .is_some_and(|out| out.to_string().contains("deny"))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever a host (or anyone writing to the hook's input) sends, parsing never
+        /// panics; what it cannot read is refused, and a refusal blocks in every host.
+        #[test]
+        fn any_payload_is_read_or_refused_and_a_refusal_blocks(payload in payload_like()) {
+            for host in HOSTS {
+                if let Err(error) = host.parse(&payload.to_string(), None) {
+                    let reply = host.block(&error.to_string());
+                    proptest::prop_assert!(blocks(&reply), "{host:?}: {reply:?}");
+                }
+            }
+        }
+
+        #[test]
+        fn any_text_is_read_or_refused(text in "\\PC{0,200}") {
+            for host in HOSTS {
+                let _ = host.parse(&text, None);
+            }
+        }
+
+        /// A deny, and an ask where the host cannot ask, block in every host, whatever the
+        /// action.
+        #[test]
+        fn a_deny_always_blocks(
+            tool in proptest::sample::select(vec![
+                "Bash", "Write", "Edit", "Read", "mcp__fs__write_file", "run_shell_command",
+                "shell", "unknown",
+            ]),
+            input in payload_like(),
+            reason in ".{0,40}",
+        ) {
+            let action = Action::new(tool, input);
+            for host in HOSTS {
+                let reply = host.answer(&HookDecision::Deny(reason.clone()), &action);
+                proptest::prop_assert!(blocks(&reply), "{host:?}: {reply:?}");
+                if !host.can_ask(&action) {
+                    let reply = host.answer(&HookDecision::Ask(reason.clone()), &action);
+                    proptest::prop_assert!(blocks(&reply), "{host:?}: {reply:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn host_names_round_trip() {
         for host in [
