@@ -6,7 +6,7 @@ use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use preflight_core::to_hex;
+use preflight_core::{from_hex, to_hex};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AuditError;
@@ -111,16 +111,6 @@ fn message(size: u64, root: &Hash, chain: &Hash, at_ms: i64) -> Vec<u8> {
     message.extend_from_slice(chain);
     message.extend_from_slice(&at_ms.to_be_bytes());
     message
-}
-
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
 }
 
 pub(crate) fn hash_of(text: &str) -> Option<Hash> {

@@ -409,14 +409,7 @@ impl ActionDigest {
 
     /// Parses 64 hex digits.
     pub fn from_hex(text: &str) -> Option<Self> {
-        if text.len() != 64 || !text.is_ascii() {
-            return None;
-        }
-        let mut bytes = [0u8; 32];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok()?;
-        }
-        Some(Self(bytes))
+        crate::time::from_hex(text)?.try_into().ok().map(Self)
     }
 }
 

@@ -31,7 +31,7 @@ pub use gate::{
 };
 pub use scope::{ResourcePattern, Scope, ScopeEntry};
 pub use store::{AuditEvent, AuditKind, AuditSink, FleetLimits, Outcome, StoreError};
-pub use time::{Timestamp, new_id, new_secret_id, same_secret, to_hex};
+pub use time::{Timestamp, from_hex, new_id, new_secret_id, same_secret, to_hex};
 pub use verdict::{Decision, FailClosed, Reason, ReasonKind, Usage, Verdict};
 pub use verifier::{
     BoxVerifier, ErrorKind, FailClosedVerifier, Fixed, Named, Proposal, Verifier, VerifierExt,

@@ -148,6 +148,29 @@ pub fn to_hex(bytes: &[u8]) -> String {
     ascii_text(&digits).into_owned()
 }
 
+/// The bytes that hex digits `text` spell (either case), or `None` for anything else: an odd
+/// length, a sign, a space, a character that is not a hex digit.
+///
+/// ```
+/// assert_eq!(preflight_core::from_hex("0fA0"), Some(vec![0x0f, 0xa0]));
+/// assert_eq!(preflight_core::from_hex("+f+f"), None);
+/// ```
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    bytes
+        .chunks_exact(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
+}
+
 pub(crate) fn write_hex(bytes: &[u8], digits: &mut [u8]) {
     for (pair, byte) in digits.chunks_exact_mut(2).zip(bytes) {
         pair[0] = b"0123456789abcdef"[usize::from(byte >> 4)];
@@ -193,5 +216,26 @@ mod secret_id_tests {
             .join()
             .unwrap();
         assert!(other.into_iter().all(|id| !seen.contains(&id)));
+    }
+}
+
+#[cfg(test)]
+mod hex_tests {
+    use super::{from_hex, to_hex};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn hex_round_trips(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(from_hex(&to_hex(&bytes)), Some(bytes.clone()));
+            prop_assert_eq!(from_hex(&to_hex(&bytes).to_uppercase()), Some(bytes));
+        }
+
+        /// Only hex digits, two per byte, are read: anything else is refused, never a panic.
+        #[test]
+        fn only_hex_digits_are_read(text in "\\PC{0,40}") {
+            let digits = text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit());
+            prop_assert_eq!(from_hex(&text).is_some(), digits);
+        }
     }
 }
