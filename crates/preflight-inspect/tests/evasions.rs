@@ -501,3 +501,31 @@ fn an_empty_here_document_delimiter_is_opaque_without_parsing() {
     let inspection = inspect_shell("cat <<EOF\nx\nEOF", &context, &envelope_environments());
     assert!(!inspection.is_opaque(), "{:?}", inspection.effects);
 }
+
+#[test]
+fn a_here_document_beside_an_arithmetic_expansion_is_opaque_without_parsing() {
+    // Found by fuzzing: the parser's tokenizer panicked on these (a here-document's body
+    // starting inside `$((`).
+    let context = ShellContext::new(Some("/workspace/app"), Some("/home/alice"));
+    for line in [
+        "<<EOF($((O)\nEOF",
+        "cat <<EOF $((1)\nEOF",
+        "cat <<EOF; echo $((1)\nEOF",
+    ] {
+        let inspection = inspect_shell(line, &context, &envelope_environments());
+        assert!(inspection.is_opaque(), "{line:?}: {:?}", inspection.effects);
+        // Refused before parsing: a panic caught after the parser ran would say otherwise
+        // (and a hook's panic hook exits before any catch).
+        assert!(
+            inspection
+                .notes
+                .iter()
+                .any(|n| n.contains("arithmetic expansion")),
+            "{line:?}: {:?}",
+            inspection.notes
+        );
+    }
+    // On one line there is no here-document body, and `<<` in `$((…))` is a shift.
+    let inspection = inspect_shell("echo $((1 << 2))", &context, &envelope_environments());
+    assert!(!inspection.is_opaque(), "{:?}", inspection.effects);
+}
