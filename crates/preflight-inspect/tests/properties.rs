@@ -287,7 +287,12 @@ proptest! {
         }
         // Only an empty command line or an empty plan may have no effect at all.
         if first.effects.is_empty() {
-            let empty_command = action.input.get("command").and_then(Value::as_str).is_some_and(|c| c.lines().all(|l| l.trim().is_empty() || l.trim().starts_with('#')));
+            // The command line: the input itself when it is a string, else its `command` or
+            // `cmd` (as the inspector reads a shell tool's input).
+            let command = action.input.as_str().or_else(|| {
+                action.input.get("command").or_else(|| action.input.get("cmd")).and_then(Value::as_str)
+            });
+            let empty_command = command.is_some_and(|c| c.lines().all(|l| l.trim().is_empty() || l.trim().starts_with('#')));
             let empty_plan = action.tool == "terraform.apply";
             prop_assert!(
                 empty_command || empty_plan || !first.notes.is_empty(),
@@ -338,4 +343,27 @@ proptest! {
             prop_assert_eq!(inspection.blast_radius.unbounded, unbounded, "{}", sql);
         }
     }
+}
+
+/// A shell tool's input may be the command line itself; an empty one does nothing and needs no
+/// note (found by `action_inspection_never_panics_and_is_deterministic`, whose check read only
+/// an object's `command`).
+#[test]
+fn an_empty_command_given_as_a_string_has_no_effect() {
+    let inspector = ActionInspector::new(envelope_environments());
+    for input in [
+        Value::from(""),
+        Value::from("  # nothing"),
+        serde_json::json!({"cmd": ""}),
+    ] {
+        let action = Action::new("Bash", input.clone()).with_cwd("/workspace/app");
+        let inspection = inspector.inspect(&action);
+        assert!(
+            inspection.effects.is_empty(),
+            "{input}: {:?}",
+            inspection.effects
+        );
+    }
+    let action = Action::new("Bash", Value::from("rm -rf build")).with_cwd("/workspace/app");
+    assert!(!inspector.inspect(&action).effects.is_empty());
 }
