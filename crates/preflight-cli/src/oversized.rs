@@ -2,11 +2,9 @@
 //! short preview. Past the limit the input is only counted and hashed as it streams by, so
 //! memory stays bounded whatever is sent, and the audit trail never holds the input itself.
 
-use std::sync::Arc;
-
 use preflight_audit::AuditStore;
 use preflight_core::visible::visible;
-use preflight_core::{Action, AuditEvent, AuditKind, Decision, Timestamp};
+use preflight_core::{Action, AuditEvent, AuditKind, Decision};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -135,30 +133,13 @@ impl Oversized {
             .context
             .labels
             .insert("preflight.input".into(), source.into());
-        let action = Arc::new(action);
-        let proposal_id: Arc<str> = Arc::from(preflight_core::new_id());
-        let digest = action.digest();
-        let agent: Option<Arc<str>> = agent.map(Arc::from);
-        let tool: Arc<str> = Arc::from(UNKNOWN_TOOL);
-        let at = Timestamp::now();
-        let event = |kind| AuditEvent {
-            proposal_id: Arc::clone(&proposal_id),
-            digest,
-            at,
-            agent: agent.clone(),
-            tool: Arc::clone(&tool),
-            kind,
-        };
-        vec![
-            event(AuditKind::Proposed {
-                action,
-                inspection: None,
-            }),
-            event(AuditKind::Refused {
+        AuditEvent::proposal(
+            action,
+            [AuditKind::Refused {
                 decision: Decision::Deny,
                 message: message.to_string(),
-            }),
-        ]
+            }],
+        )
     }
 
     /// Appends the refusal's records to `store`; returns once they are durable.

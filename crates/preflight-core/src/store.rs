@@ -63,6 +63,32 @@ pub struct AuditEvent {
     pub kind: AuditKind,
 }
 
+impl AuditEvent {
+    /// The records of an action decided outside a gate (refused before any verifier saw it):
+    /// its proposal, then `kinds`, all under one new proposal id, stamped now, naming the
+    /// action's agent and tool.
+    pub fn proposal(action: Action, kinds: impl IntoIterator<Item = AuditKind>) -> Vec<Self> {
+        let proposal_id: Arc<str> = Arc::from(crate::time::new_id());
+        let digest = action.digest();
+        let agent: Option<Arc<str>> = action.agent.id.as_deref().map(Arc::from);
+        let tool: Arc<str> = Arc::from(action.tool.as_str());
+        let at = Timestamp::now();
+        let event = |kind| Self {
+            proposal_id: Arc::clone(&proposal_id),
+            digest,
+            at,
+            agent: agent.clone(),
+            tool: Arc::clone(&tool),
+            kind,
+        };
+        let proposed = AuditKind::Proposed {
+            action: Arc::new(action),
+            inspection: None,
+        };
+        std::iter::once(proposed).chain(kinds).map(event).collect()
+    }
+}
+
 /// What an audit record says happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]

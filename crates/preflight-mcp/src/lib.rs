@@ -491,31 +491,8 @@ impl Shared {
 
     /// Appends `kinds` as the records of `action`; returns its proposal id.
     fn record(&self, action: Action, kinds: Vec<AuditKind>) -> (Arc<str>, ActionDigest) {
-        let action = Arc::new(self.situate(action));
-        let proposal_id: Arc<str> = Arc::from(preflight_core::new_id());
-        let digest = action.digest();
-        let agent: Option<Arc<str>> = action.agent.id.as_deref().map(Arc::from);
-        let tool: Arc<str> = Arc::from(action.tool.as_str());
-        let at = Timestamp::now();
-        let mut events = vec![AuditEvent {
-            proposal_id: Arc::clone(&proposal_id),
-            digest,
-            at,
-            agent: agent.clone(),
-            tool: Arc::clone(&tool),
-            kind: AuditKind::Proposed {
-                action,
-                inspection: None,
-            },
-        }];
-        events.extend(kinds.into_iter().map(|kind| AuditEvent {
-            proposal_id: Arc::clone(&proposal_id),
-            digest,
-            at,
-            agent: agent.clone(),
-            tool: Arc::clone(&tool),
-            kind,
-        }));
+        let events = AuditEvent::proposal(self.situate(action), kinds);
+        let (proposal_id, digest) = (Arc::clone(&events[0].proposal_id), events[0].digest);
         if let Some(tx) = &*self.to_audit.lock().unwrap_or_else(|p| p.into_inner()) {
             tx.send(events).ok();
         }
