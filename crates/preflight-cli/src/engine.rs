@@ -209,20 +209,29 @@ impl Engine {
             (None, true) => Some(default_audit_url()?),
             (None, false) => None,
         };
-        // The policy is compiled on a thread of its own while the audit store opens: each
-        // takes about as long as the other, and a hook waits for both.
-        let loading = policy_path.map(|path| std::thread::spawn(move || load_policy(&path)));
-        let opened = match &url {
-            Some(url) => Some(open_audit_with(settings, url, false).await),
-            None => None,
+        let (policy, store) = match &url {
+            // The policy is compiled on a thread of its own while the audit store opens: each
+            // takes about as long as the other, and a hook waits for both.
+            Some(url) => {
+                let loading =
+                    policy_path.map(|path| std::thread::spawn(move || load_policy(&path)));
+                let opened = open_audit_with(settings, url, false).await;
+                let policy = loading
+                    .map(|thread| {
+                        thread.join().map_err(|_| {
+                            CliError::Policy(
+                                "the policy could not be loaded: its loader failed".into(),
+                            )
+                        })?
+                    })
+                    .transpose()?;
+                (policy, Some(opened?))
+            }
+            None => (
+                policy_path.map(|path| load_policy(&path)).transpose()?,
+                None,
+            ),
         };
-        let policy = match loading {
-            Some(thread) => Some(thread.join().map_err(|_| {
-                CliError::Policy("the policy could not be loaded: its loader failed".into())
-            })??),
-            None => None,
-        };
-        let store = opened.transpose()?;
         let on_failure = if settings.escalate_on_failure {
             FailClosed::Escalate
         } else {
