@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TestDb, exec, open, proposal_events};
-use preflight_audit::{AuditStore, Filter, SigningKey, Tamper, chain_hash};
+use preflight_audit::{AuditStore, Filter, SigningKey, Tamper};
 use preflight_core::{
     ApprovalDecision, ApprovalStatus, ApprovalStore, AuditSink, Decision, Fixed, FleetLimits, Gate,
     QueueChange, StoreError, Timestamp,
@@ -517,25 +517,7 @@ async fn rewritten_chain_is_detected_by_signed_checkpoints(db: &TestDb) {
         "UPDATE audit_records SET body = replace(body, 'echo 0', 'echo 5') WHERE seq = 1",
     )
     .await;
-    let rows = store.query(&Filter::new()).await.unwrap();
-    let bodies = raw_bodies(db).await;
-    let mut prev = [0u8; 32];
-    let mut sql = String::new();
-    for record in &rows {
-        let hash = chain_hash(&prev, record.seq, &bodies[&record.seq]);
-        sql.push_str(&format!(
-            "UPDATE audit_records SET prev_hash = {}, hash = {} WHERE seq = {};",
-            blob(&db.url, &prev),
-            blob(&db.url, &hash),
-            record.seq
-        ));
-        prev = hash;
-    }
-    sql.push_str(&format!(
-        "UPDATE audit_head SET hash = {}, signature = NULL WHERE id = 1;",
-        blob(&db.url, &prev)
-    ));
-    exec(&db.url, &sql).await;
+    common::rechain(db, &store).await;
     // Without a key the rewrite is self-consistent...
     let unkeyed = open(db).await;
     exec(&db.url, "DELETE FROM audit_checkpoints").await;
@@ -543,25 +525,6 @@ async fn rewritten_chain_is_detected_by_signed_checkpoints(db: &TestDb) {
     // ...but the signed head and checkpoints expose it.
     let report = store.verify().await.unwrap();
     assert!(!report.is_intact(), "{report}");
-}
-
-async fn raw_bodies(db: &TestDb) -> BTreeMap<u64, String> {
-    // Read through the store's own URL with a plain query.
-    let store = open(db).await;
-    let mut out = BTreeMap::new();
-    for record in store.query(&Filter::new()).await.unwrap() {
-        out.insert(record.seq, serde_json::to_string(&record.event).unwrap());
-    }
-    out
-}
-
-fn blob(url: &str, bytes: &[u8]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    if url.starts_with("sqlite:") {
-        format!("X'{hex}'")
-    } else {
-        format!("decode('{hex}', 'hex')")
-    }
 }
 
 async fn deleted_checkpoint_is_detected(db: &TestDb) {

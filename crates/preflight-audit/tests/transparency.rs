@@ -9,11 +9,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{TestDb, exec, proposal_events};
+use common::{TestDb, blob, exec, proposal_events};
 use ed25519_dalek::Signer as _;
 use preflight_audit::merkle::leaf_hash;
 use preflight_audit::proof::InclusionProof;
-use preflight_audit::{AuditError, AuditStore, Filter, SigningKey, Tamper, TreeHead, chain_hash};
+use preflight_audit::{AuditError, AuditStore, Filter, SigningKey, Tamper, TreeHead};
 use preflight_core::{AuditSink, Decision, to_hex};
 
 on_every_backend!(
@@ -142,25 +142,7 @@ async fn rewrite_with_recomputed_hashes_forks_from_the_witness(db: &TestDb) {
         "UPDATE audit_records SET body = replace(body, 'echo 0', 'echo 5') WHERE seq = 1",
     )
     .await;
-    let records = store.query(&Filter::new()).await.unwrap();
-    let mut prev = [0u8; 32];
-    let mut sql = String::new();
-    for record in &records {
-        let body = serde_json::to_string(&record.event).unwrap();
-        let hash = chain_hash(&prev, record.seq, &body);
-        sql.push_str(&format!(
-            "UPDATE audit_records SET prev_hash = {}, hash = {} WHERE seq = {};",
-            blob(&db.url, &prev),
-            blob(&db.url, &hash),
-            record.seq
-        ));
-        prev = hash;
-    }
-    sql.push_str(&format!(
-        "UPDATE audit_head SET hash = {}, signature = NULL WHERE id = 1;",
-        blob(&db.url, &prev)
-    ));
-    exec(&db.url, &sql).await;
+    common::rechain(db, &store).await;
     // The chain alone is consistent again...
     let unwitnessed = AuditStore::open(&db.url).await.unwrap();
     assert!(unwitnessed.verify().await.unwrap().is_intact());
@@ -192,7 +174,7 @@ async fn replayed_signed_head_in_the_database_is_named(db: &TestDb) {
     fill(&store, 3, 3).await;
     store.close().await.unwrap();
     // Back to the state at record 9, with the head row exactly as the store signed it then.
-    let hash = hex(&old_head.hash);
+    let hash = preflight_core::from_hex(&old_head.hash).unwrap();
     let mut message = b"preflight-audit checkpoint v1\n".to_vec();
     message.extend_from_slice(&9u64.to_be_bytes());
     message.extend_from_slice(&hash);
@@ -403,20 +385,4 @@ async fn a_deleted_trail_is_named_by_its_witness_and_never_recreated() {
         "{opened:?}"
     );
     assert!(!file.exists());
-}
-
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn blob(url: &str, bytes: &[u8]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    if url.starts_with("sqlite:") {
-        format!("X'{hex}'")
-    } else {
-        format!("decode('{hex}', 'hex')")
-    }
 }

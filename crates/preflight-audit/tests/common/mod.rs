@@ -106,6 +106,41 @@ pub async fn postgres() -> Option<TestDb> {
     })
 }
 
+/// `bytes` as a blob literal in the test database's SQL.
+pub fn blob(url: &str, bytes: &[u8]) -> String {
+    let hex = preflight_core::to_hex(bytes);
+    if url.starts_with("sqlite:") {
+        format!("X'{hex}'")
+    } else {
+        format!("decode('{hex}', 'hex')")
+    }
+}
+
+/// Recomputes every record's chain hash over its body as stored and moves the head to the last
+/// one, unsigned: what someone with write access but no signing key can do after rewriting a
+/// record.
+pub async fn rechain(db: &TestDb, store: &AuditStore) {
+    let records = store.query(&preflight_audit::Filter::new()).await.unwrap();
+    let mut prev = [0u8; 32];
+    let mut sql = String::new();
+    for record in &records {
+        let body = serde_json::to_string(&record.event).unwrap();
+        let hash = preflight_audit::chain_hash(&prev, record.seq, &body);
+        sql.push_str(&format!(
+            "UPDATE audit_records SET prev_hash = {}, hash = {} WHERE seq = {};",
+            blob(&db.url, &prev),
+            blob(&db.url, &hash),
+            record.seq
+        ));
+        prev = hash;
+    }
+    sql.push_str(&format!(
+        "UPDATE audit_head SET hash = {}, signature = NULL WHERE id = 1;",
+        blob(&db.url, &prev)
+    ));
+    exec(&db.url, &sql).await;
+}
+
 /// Runs raw SQL on the test database, as someone with write access to it would.
 pub async fn exec(url: &str, sql: &str) -> u64 {
     if url.starts_with("sqlite:") {
