@@ -49,10 +49,16 @@ pub fn check(
         std::fs::read_to_string(path)
             .map_err(|e| CliError::io(format!("reading {}", path.display()), e))
     };
-    let proof: InclusionProof = serde_json::from_str(&read(proof_file)?).map_err(|e| {
+    let text = read(proof_file)?;
+    let proof: InclusionProof = serde_path_to_error::deserialize(
+        &mut serde_json::Deserializer::from_str(&text),
+    )
+    .map_err(|e| {
         CliError::Input(format!(
-            "{} is not an inclusion proof: {e}",
-            proof_file.display()
+            "{} is not an inclusion proof: field `{}`: {}",
+            proof_file.display(),
+            preflight_core::field_name(e.path()),
+            e.inner()
         ))
     })?;
     // Lines that are not heads (a write cut short) prove nothing and are passed over.

@@ -317,3 +317,31 @@ fn hooks_killed_mid_decision_lose_no_answered_record() {
     assert_eq!(proposed, verified);
     assert!(proposed >= answered.len());
 }
+
+#[test]
+fn a_malformed_proof_is_refused_naming_its_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let proof = dir.path().join("proof.json");
+    std::fs::write(&proof, r#"{"leaf_index": "first"}"#).unwrap();
+    let witness = dir.path().join("heads");
+    std::fs::write(&witness, "").unwrap();
+    let out = run(
+        &[
+            "audit",
+            "check-proof",
+            "--proof",
+            proof.to_str().unwrap(),
+            "--witness",
+            witness.to_str().unwrap(),
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("proof.json is not an inclusion proof: field `leaf_index`"),
+        "{}",
+        out.stderr
+    );
+}

@@ -406,7 +406,7 @@ async fn outcome(
     let report: OutcomeReport = match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(report) => report,
         Err(e) => {
-            let field = e.path().to_string();
+            let field = preflight_core::field_name(e.path());
             return (
                 StatusCode::BAD_REQUEST,
                 axum::Json(json!({
