@@ -171,7 +171,7 @@ pub(super) static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./m
 
 /// The write-ahead log length past which opening the store checkpoints it first.
 #[cfg(feature = "sqlite")]
-pub(super) const LONG_LOG_BYTES: u64 = 4 << 20;
+const LONG_LOG_BYTES: u64 = 4 << 20;
 
 /// The length a write-ahead log is cut back to when it starts over (`journal_size_limit`):
 /// well under [`LONG_LOG_BYTES`], so that a log just started over is not checkpointed again.
@@ -192,7 +192,7 @@ const ONE_SHOT_LOG_KEPT_BYTES: u64 = 64 << 10;
 /// process that records one action and exits (a hook) never gets there: without this the log
 /// would grow by every such process, and every later open would read it all.
 #[cfg(feature = "sqlite")]
-pub(super) async fn checkpoint_a_long_log(
+async fn checkpoint_a_long_log(
     pool: &sqlx::SqlitePool,
     wal: &std::path::Path,
     long_past: u64,
