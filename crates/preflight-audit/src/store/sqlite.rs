@@ -192,11 +192,7 @@ const ONE_SHOT_LOG_KEPT_BYTES: u64 = 64 << 10;
 /// process that records one action and exits (a hook) never gets there: without this the log
 /// would grow by every such process, and every later open would read it all.
 #[cfg(feature = "sqlite")]
-async fn checkpoint_a_long_log(
-    pool: &sqlx::SqlitePool,
-    wal: &std::path::Path,
-    long_past: u64,
-) {
+async fn checkpoint_a_long_log(pool: &sqlx::SqlitePool, wal: &std::path::Path, long_past: u64) {
     let long = std::fs::metadata(wal).is_ok_and(|meta| meta.len() > long_past);
     if long {
         if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
